@@ -1,0 +1,30 @@
+from django.contrib import admin
+
+from tend.billing.models import Invoice, Plan, Subscription, SubscriptionItem
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "external_id", "tier", "interval", "unit_amount", "currency")
+
+
+class SubscriptionItemInline(admin.TabularInline):
+    model = SubscriptionItem
+    extra = 0
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "account", "status", "started_at", "ended_at")
+    list_filter = ("status",)
+    search_fields = ("external_id", "account__name")
+    raw_id_fields = ("account",)
+    inlines = [SubscriptionItemInline]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ("number", "account", "status", "amount_due", "due_at", "paid_at")
+    list_filter = ("status",)
+    search_fields = ("number", "external_id", "account__name")
+    raw_id_fields = ("account", "subscription")
