@@ -76,7 +76,7 @@ class Subscription(TimestampedModel):
 
 
 class SubscriptionItem(models.Model):
-    """A plan on a subscription for a period; a change of plan or seats ends one item, starts one."""
+    """A plan on a subscription for a period; changing plan or seats ends one item, starts one."""
 
     external_id = models.CharField(max_length=120, unique=True)
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")

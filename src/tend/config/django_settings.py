@@ -87,7 +87,8 @@ def _database() -> dict[str, Any]:
             "timeout": 20,
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000; "
+                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
             ),
         },
     }
@@ -112,6 +113,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [
     ("vendor/htmx", FRONTEND_DIR / "htmx.org" / "dist"),
     ("vendor/chartjs", FRONTEND_DIR / "chart.js" / "dist"),

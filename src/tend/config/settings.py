@@ -5,6 +5,7 @@ Every field is listed in `docs/settings.md`; a test fails when one is missing th
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -146,8 +147,9 @@ class TendSettings(BaseSettings):
             return key_file.read_text().strip()
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(50)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
         return key
 
 

@@ -1,4 +1,4 @@
-"""Django settings for the test suite: the real settings, with TEND_ENV=test and a scratch data dir."""
+"""Django settings for the test suite: the real ones, with TEND_ENV=test and a scratch data dir."""
 
 import os
 import tempfile
@@ -6,7 +6,7 @@ import tempfile
 os.environ.setdefault("TEND_ENV", "test")
 os.environ.setdefault("TEND_DATA_DIR", tempfile.mkdtemp(prefix="tend-test-"))
 
-from tend.config.django_settings import *  # noqa: E402,F403
+from tend.config.django_settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

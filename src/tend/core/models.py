@@ -41,9 +41,7 @@ class User(AbstractUser):
 class Note(TimestampedModel):
     """A free-text note a team member keeps on an account: people, not only numbers."""
 
-    account = models.ForeignKey(
-        "customers.Account", on_delete=models.CASCADE, related_name="notes"
-    )
+    account = models.ForeignKey("customers.Account", on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField()
     pinned = models.BooleanField(default=False)

@@ -21,7 +21,7 @@ class Event(models.Model):
     message_id = models.CharField(max_length=120)
     type = models.CharField(max_length=8, choices=EventType.choices)
     name = models.CharField(max_length=200, blank=True, help_text="Event or page/screen name.")
-    user_id = models.CharField(max_length=120, blank=True, db_index=True)
+    user_id = models.CharField(max_length=120, blank=True)
     anonymous_id = models.CharField(max_length=120, blank=True)
     account = models.ForeignKey(
         "customers.Account",

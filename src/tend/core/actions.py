@@ -1,0 +1,74 @@
+"""Writes of the core domain: team members, notes, the audit log, and the shared bulk insert."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import models, transaction
+
+from tend.core.models import AuditEntry, Note, User
+
+if TYPE_CHECKING:
+    from tend.customers.models import Account
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+BULK_BATCH = 2_000
+
+
+def bulk_insert(objects: Sequence[ModelT], batch_size: int = BULK_BATCH) -> list[ModelT]:
+    """Insert many new rows of one model in one transaction; primary keys are set on return."""
+    if not objects:
+        return []
+    model = type(objects[0])
+    with transaction.atomic():
+        return model._default_manager.bulk_create(objects, batch_size=batch_size)
+
+
+def audit(actor: User | None, action: str, obj: models.Model, changes: dict[str, Any]) -> None:
+    """Record who did what to which object; called inside the action's transaction."""
+    AuditEntry.objects.create(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        changes=changes,
+    )
+
+
+def create_team_member(
+    username: str,
+    *,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    password: str | None = None,
+    password_hash: str | None = None,
+) -> User:
+    """Add a person to the team with a role; admins also get Django admin access."""
+    with transaction.atomic():
+        user = User(
+            username=username,
+            role=role,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            is_staff=role == "admin",
+            is_superuser=role == "admin",
+        )
+        if password_hash is not None:
+            user.password = password_hash
+        else:
+            user.set_password(password)
+        user.save()
+        audit(None, "team.member_added", user, {"role": role})
+        return user
+
+
+def add_note(account: Account, author: User | None, body: str) -> Note:
+    """Keep a note on an account (the person behind the numbers)."""
+    with transaction.atomic():
+        note = Note.objects.create(account=account, author=author, body=body)
+        audit(author, "note.added", note, {"account": str(account.pk)})
+        return note

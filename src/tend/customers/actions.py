@@ -1,0 +1,44 @@
+"""Writes of accounts, contacts and lifecycle stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from tend.core.actions import audit, bulk_insert
+from tend.core.models import User
+from tend.customers.models import Account, Contact, StageChange
+
+
+def insert_accounts(accounts: Sequence[Account]) -> list[Account]:
+    """Insert new accounts in bulk (imports, demo)."""
+    return bulk_insert(accounts)
+
+
+def insert_contacts(contacts: Sequence[Contact]) -> list[Contact]:
+    """Insert new contacts in bulk (imports, demo)."""
+    return bulk_insert(contacts)
+
+
+def insert_stage_changes(changes: Sequence[StageChange]) -> list[StageChange]:
+    """Insert past stage moves in bulk (imports, demo)."""
+    return bulk_insert(changes)
+
+
+def change_stage(account: Account, to_stage: str, reason: str, by: User | None) -> StageChange:
+    """Move an account to a lifecycle stage, keeping the history and the audit trail."""
+    with transaction.atomic():
+        change = StageChange.objects.create(
+            account=account,
+            from_stage=account.lifecycle_stage,
+            to_stage=to_stage,
+            changed_at=timezone.now(),
+            reason=reason,
+            changed_by=by,
+        )
+        account.lifecycle_stage = to_stage
+        account.save(update_fields=["lifecycle_stage", "updated_at"])
+        audit(by, "account.stage_changed", account, {"to": to_stage, "reason": reason})
+        return change
