@@ -221,8 +221,7 @@ class AccountSimulation:
         months = 12 if self.state.interval == "year" else 1
         if (step - 1) % months != 0:
             return
-        amount = self._monthly_amount() * months
-        self._invoice(subscription, start, add_months(start, months), amount, step)
+        self._invoice(subscription, start, add_months(start, months), self._period_amount(), step)
 
     def _invoice(
         self, subscription: Row, start: datetime, stop: datetime, amount: Decimal, step: int
@@ -374,11 +373,10 @@ class AccountSimulation:
     def _price(self, tier: int) -> Decimal:
         return catalog.PLANS[tier - 1].monthly_seat_price
 
-    def _monthly_amount(self) -> Decimal:
+    def _period_amount(self) -> Decimal:
+        """What one billing period costs: the current item's unit amount x seats, less discount."""
         state = self.state
-        gross = self._price(state.tier) * state.seats
-        if state.interval == "year":
-            gross = gross * 10 / 12
+        gross = catalog.PLANS[state.tier - 1].unit_amount(state.interval) * state.seats
         return (gross * (1 - state.discount / 100)).quantize(Decimal("0.01"))
 
     def _open_subscription(self, start: datetime, trial_end: datetime | None) -> Row:
