@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from statistics import mean, median
 
 import numpy as np
@@ -98,7 +99,7 @@ def test_items_of_a_subscription_never_overlap(company: DemoCompany) -> None:
         items[item["subscription"]].append(item)
     for rows in items.values():
         rows.sort(key=lambda r: r["started_at"])
-        for before, after in zip(rows, rows[1:], strict=False):
+        for before, after in pairwise(rows):
             assert before["ended_at"] == after["started_at"]
 
 
@@ -138,7 +139,7 @@ def test_stage_history_is_a_chain_ending_in_the_current_stage(company: DemoCompa
     for account in company.accounts:
         changes = history[account["external_id"]]
         assert changes[0]["from_stage"] == ""
-        for before, after in zip(changes, changes[1:], strict=False):
+        for before, after in pairwise(changes):
             assert after["from_stage"] == before["to_stage"]
             assert after["changed_at"] >= before["changed_at"]
         assert changes[-1]["to_stage"] == account["lifecycle_stage"]
@@ -159,9 +160,7 @@ def test_referrals_come_from_accounts_paying_at_the_time(company: DemoCompany) -
             champion = next(
                 c
                 for c in company.contacts
-                if c["account"] == account["external_id"]
-                and c["is_champion"]
-                or c["traits"].get("previous_contact_external_id") == previous["external_id"]
+                if c["traits"].get("previous_contact_external_id") == previous["external_id"]
             )
             assert champion["name"] == previous["name"]
 
