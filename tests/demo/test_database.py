@@ -68,6 +68,7 @@ def test_events_offered_twice_are_stored_once() -> None:
         "2026-01-01 00:00:00",
         "2026-01-01 00:00:01",
         "{}",
+        "{}",
     )
     assert insert_event_rows([again]) == 1
     assert Event.objects.count() == stored

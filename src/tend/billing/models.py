@@ -66,6 +66,10 @@ class Subscription(TimestampedModel):
     canceled_at = models.DateTimeField(null=True, blank=True, help_text="When it was cancelled.")
     ended_at = models.DateTimeField(null=True, blank=True, help_text="When service stopped.")
     paused_at = models.DateTimeField(null=True, blank=True)
+    resumes_at = models.DateTimeField(null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the newest upstream event applied (Stripe)."
+    )
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -127,9 +131,31 @@ class Invoice(TimestampedModel):
     issued_at = models.DateTimeField()
     due_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the newest upstream event applied (Stripe)."
+    )
 
     class Meta:
         ordering = ["-issued_at"]
 
     def __str__(self) -> str:
         return self.number or self.external_id
+
+
+class StripeEvent(models.Model):
+    """A webhook delivery from Stripe, kept raw; its id makes redeliveries harmless."""
+
+    event_id = models.CharField(max_length=120, unique=True)
+    type = models.CharField(max_length=80, db_index=True)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -71,6 +71,10 @@ class Account(TimestampedModel):
         help_text="The person (referrer or returning champion) who brought this account.",
     )
     traits = models.JSONField(default=dict, blank=True)
+    traits_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Timestamp of the newest message that set traits."
+    )
+    stripe_customer_id = models.CharField(max_length=120, blank=True, db_index=True)
     signed_up_at = models.DateTimeField(null=True, blank=True)
     first_paid_at = models.DateTimeField(null=True, blank=True)
     churned_at = models.DateTimeField(null=True, blank=True)
@@ -107,6 +111,9 @@ class Contact(TimestampedModel):
         max_length=16, choices=LifecycleGroup.choices, default=LifecycleGroup.VISITOR
     )
     traits = models.JSONField(default=dict, blank=True)
+    traits_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Timestamp of the newest message that set traits."
+    )
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
@@ -153,3 +160,14 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.from_stage or '-'} -> {self.to_stage}"
+
+
+class ContactIdentity(models.Model):
+    """An anonymous id (or alias) known to belong to a contact: identity resolution."""
+
+    anonymous_id = models.CharField(max_length=120, unique=True)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.anonymous_id} -> {self.contact_id}"

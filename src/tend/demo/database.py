@@ -261,6 +261,7 @@ def _event_rows(events: AccountEvents, account_pk: int) -> Iterator[tuple[object
         _format_times(events.timestamp_ms, suffix),
         _format_times(events.received_ms, suffix),
         properties.tolist(),
+        ["{}"] * count,
         strict=True,
     )
 

@@ -21,11 +21,12 @@ EVENT_COLUMNS = (
     "timestamp",
     "received_at",
     "properties",
+    "context",
 )
 
 
 def insert_event_rows(rows: Iterable[Sequence[Any]], batch_size: int = 20_000) -> int:
-    """Insert raw event rows (values in EVENT_COLUMNS order, properties as JSON text, times as
+    """Insert raw event rows (values in EVENT_COLUMNS order, properties and context as JSON text, times as
     UTC 'YYYY-MM-DD HH:MM:SS.ffffff') in one transaction; duplicates are ignored.
 
     This is the bulk path for importers and the demo; it returns the number of rows offered.
