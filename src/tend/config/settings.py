@@ -85,6 +85,27 @@ class TendSettings(BaseSettings):
     worker_threads: int = Field(
         default=2, ge=1, le=64, description="Background job threads of `tend serve`/`tend worker`."
     )
+    ingest_max_message_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest event message accepted by the event API (Segment's limit: 32 KB).",
+    )
+    ingest_max_batch_bytes: int = Field(
+        default=500 * 1024,
+        ge=1024,
+        description="Largest request body accepted by the event API, after gunzip "
+        "(Segment's limit: 500 KB).",
+    )
+    stripe_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Stripe webhook signing secrets (`whsec_…`); several are "
+        "accepted at once so a secret can be rotated without losing deliveries.",
+    )
+    stripe_webhook_tolerance: int = Field(
+        default=300,
+        ge=1,
+        description="Seconds a Stripe signature timestamp may be old before it is refused.",
+    )
     email_backend: Literal["console", "smtp"] = Field(
         default="console",
         description="`console` prints outgoing mail (development); `smtp` sends it.",
@@ -100,7 +121,9 @@ class TendSettings(BaseSettings):
         default="Tend <tend@localhost>", description="Sender of the emails Tend sends."
     )
 
-    @field_validator("allowed_hosts", "csrf_trusted_origins", mode="before")
+    @field_validator(
+        "allowed_hosts", "csrf_trusted_origins", "stripe_webhook_secrets", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
