@@ -129,3 +129,43 @@ def test_mrr_column_is_summed_per_account(signed_in_client: Client, accounts: di
     response = signed_in_client.get(reverse("web:accounts"))
     mrr = {a.name: a.mrr for a in response.context["page"].object_list}
     assert mrr == {"Acme": Decimal(600), "Beta": Decimal(0), "Cosmo": Decimal(150)}
+
+
+def test_mrr_column_shows_each_account_in_its_currency(signed_in_client: Client, db: None) -> None:
+    start = BASE_TIME - timedelta(days=5)
+    for name, currency, quantity in [
+        ("Euro", "EUR", 40),
+        ("Pound", "GBP", 3),
+        ("Dollar", "USD", 1),
+    ]:
+        SubscriptionItemFactory(
+            subscription__account=AccountFactory(name=name),
+            subscription__currency=currency,
+            subscription__started_at=start,
+            quantity=quantity,
+        )  # quantity x 30 a month
+    mixed = AccountFactory(name="Mixed")
+    for currency in ("EUR", "USD"):
+        SubscriptionItemFactory(
+            subscription__account=mixed,
+            subscription__currency=currency,
+            subscription__started_at=start,
+        )
+    AccountFactory(name="Nothing")
+
+    response = signed_in_client.get(reverse("web:accounts"), {"sort": "-mrr"})
+
+    # Sorting compares the plain numbers across currencies (see `annotate_mrr`).
+    assert names(response) == ["Euro", "Mixed", "Pound", "Dollar", "Nothing"]
+    rows = {a.name: (a.mrr, a.mrr_currency) for a in response.context["page"].object_list}
+    assert rows["Euro"] == (Decimal(1200), "EUR")
+    assert rows["Mixed"] == (Decimal(600), "*")
+    assert rows["Nothing"] == (Decimal(0), None)
+    cells = [
+        row.split('<td class="num">')[2].split("</td>")[0]
+        for row in response.content.decode().split('<tbody id="account-rows">')[1].split("<tr>")[1:]
+    ]
+    assert cells[0] == "€1,200.00"
+    assert "mixed currencies" in cells[1]
+    assert cells[2:4] == ["£90.00", "$30.00"]
+    assert "—" in cells[4]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tend.billing.models import InvoiceStatus
+from tend.billing.models import BillingInterval, InvoiceStatus
+from tend.billing.queries import Money
 from tend.core.models import Note, User
 from tend.customers.models import AcquisitionSource, StageChange
 from tend.support.models import TicketStatus
@@ -17,6 +19,8 @@ from tests.factories import (
     ContactFactory,
     EventFactory,
     InvoiceFactory,
+    PlanFactory,
+    SubscriptionFactory,
     SubscriptionItemFactory,
     SurveyResponseFactory,
     TicketFactory,
@@ -98,8 +102,8 @@ def test_account_page_shows_its_data(signed_in_client: Client, csm: User) -> Non
         "Adoption",
     ]:
         assert text in html, text
-    assert response.context["mrr"] == 300
-    assert response.context["arr"] == 3600
+    assert response.context["mrr"] == [Money(Decimal("300.00"), "USD")]
+    assert response.context["arr"] == [Money(Decimal("3600.00"), "USD")]
     days_late = {row.invoice.number: row.days_late for row in response.context["invoices"]}
     assert days_late == {"INV-LATE": 10, "INV-OPEN": 6}
     usage = response.context["usage"]
@@ -118,3 +122,50 @@ def test_account_page_limits_recent_lists_to_twenty(signed_in_client: Client) ->
 def test_unknown_account_is_404(signed_in_client: Client) -> None:
     response = signed_in_client.get(reverse("web:account", args=["no-such-account"]))
     assert response.status_code == 404
+
+
+def test_account_page_shows_amounts_in_the_account_currency(signed_in_client: Client) -> None:
+    now = timezone.now()
+    account = AccountFactory(external_id="berlin")
+    subscription = SubscriptionFactory(
+        account=account, currency="EUR", started_at=now - timedelta(days=40)
+    )
+    # 12 seats x €1,250.50 a year, 10% off: 1,250.50 x 12 x 0.9 / 12 = €1,125.45 a month.
+    yearly = PlanFactory(
+        external_id="pro_yearly_eur", interval=BillingInterval.YEAR, unit_amount=Decimal("1250.50")
+    )
+    SubscriptionItemFactory(
+        subscription=subscription, plan=yearly, quantity=12, discount_percent=Decimal(10)
+    )
+    InvoiceFactory(
+        account=account,
+        subscription=subscription,
+        currency="EUR",
+        number="INV-EUR",
+        amount_due=Decimal("13505.40"),
+        amount_paid=Decimal("13505.40"),
+        issued_at=now - timedelta(days=40),
+    )
+
+    response = signed_in_client.get(reverse("web:account", args=["berlin"]))
+
+    assert response.context["mrr"] == [Money(Decimal("1125.45"), "EUR")]
+    html = response.content.decode()
+    assert '<span class="kpi-value" data-testid="account-mrr">€1,125.45</span>' in html
+    assert '<span class="kpi-value" data-testid="account-arr">€13,505.40</span>' in html
+    assert "€1,250.50" in html  # unit price
+    assert html.count("€13,505.40") == 3  # ARR, invoice amount due and paid
+    assert "$" not in html.split('<div class="kpis">')[1]
+
+
+def test_account_page_caps_the_contact_list(signed_in_client: Client) -> None:
+    account = AccountFactory(external_id="big")
+    ContactFactory.create_batch(31, account=account)
+    response = signed_in_client.get(reverse("web:account", args=["big"]))
+    contacts = response.context["contacts"]
+    assert (len(contacts.contacts), contacts.total, contacts.hidden) == (25, 31, 6)
+    html = response.content.decode()
+    assert (
+        html.count("<tr><td>", html.index('id="contacts"'), html.index('id="subscriptions"')) == 25
+    )
+    assert "and 6 more" in html

@@ -9,9 +9,12 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    CharField,
     DecimalField,
     F,
     Func,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -105,12 +108,69 @@ def _now(at: datetime | None) -> datetime:
     return at if at is not None else timezone.now()
 
 
+@dataclass(frozen=True)
+class Money:
+    """An amount in one ISO 4217 currency; amounts in different currencies are never summed."""
+
+    amount: Decimal
+    currency: str
+
+
+# `annotate_mrr`'s currency for an account whose live items bill in more than one currency.
+MIXED_CURRENCIES = "*"
+
+
 def mrr_at(at: datetime | None = None) -> Decimal:
-    """Portfolio MRR at `at` (default now), in one aggregate query."""
+    """Sum of all live items' monthly amounts at `at` (default now), in one aggregate query.
+
+    The amounts are added as they are, whatever their currency, so the result is only an MRR
+    when every subscription bills in one currency; pages use `mrr_by_currency`.
+    """
     total = SubscriptionItem.objects.filter(item_active_at(_now(at))).aggregate(
         total=Sum(monthly_amount_expression(), output_field=MONEY)
     )["total"]
     return Decimal(total or 0).quantize(CENT)
+
+
+def mrr_by_currency(at: datetime | None = None) -> list[Money]:
+    """Portfolio MRR at `at` per subscription currency, largest first, in one grouped query.
+
+    Amounts stay in their own currency: converting to the reporting currency needs dated rates.
+    Currencies whose live items add up to zero (only trials) are left out.
+    """
+    rows = (
+        SubscriptionItem.objects.filter(item_active_at(_now(at)))
+        .order_by()
+        .values("subscription__currency")
+        .annotate(total=Sum(monthly_amount_expression(), output_field=MONEY))
+    )
+    totals = [
+        Money(Decimal(row["total"] or 0).quantize(CENT), row["subscription__currency"])
+        for row in rows
+    ]
+    return sorted((m for m in totals if m.amount), key=lambda m: (-m.amount, m.currency))
+
+
+def mrr_by_account_and_currency(
+    account_ids: list[int], at: datetime | None = None
+) -> dict[int, list[Money]]:
+    """MRR per account and subscription currency in one grouped query; no MRR, no entry.
+
+    An account normally bills in one currency, so its list usually holds one amount.
+    """
+    rows = (
+        SubscriptionItem.objects.filter(
+            item_active_at(_now(at)), subscription__account_id__in=account_ids
+        )
+        .order_by("subscription__account_id", "subscription__currency")
+        .values("subscription__account_id", "subscription__currency")
+        .annotate(total=Sum(monthly_amount_expression(), output_field=MONEY))
+    )
+    result: dict[int, list[Money]] = {}
+    for row in rows:
+        money = Money(Decimal(row["total"] or 0).quantize(CENT), row["subscription__currency"])
+        result.setdefault(row["subscription__account_id"], []).append(money)
+    return result
 
 
 def mrr_by_account(account_ids: list[int], at: datetime | None = None) -> dict[int, Decimal]:
@@ -128,21 +188,42 @@ def mrr_by_account(account_ids: list[int], at: datetime | None = None) -> dict[i
 def annotate_mrr(
     accounts: QuerySet[Account], at: datetime | None = None, name: str = "mrr"
 ) -> QuerySet[Account]:
-    """Add each account's current MRR as a correlated subquery, so lists can sort and page by it."""
-    per_account = (
+    """Add each account's current MRR and its currency as correlated subqueries.
+
+    Lists can then sort and page by `name` in the same query; `<name>_currency` is the currency
+    of the account's live items, None without any, or `MIXED_CURRENCIES` if they bill in several.
+
+    The amount is a plain number, so sorting by it compares amounts in different currencies as
+    if they were one (€100 sorts below $101). That is close enough for USD, EUR and GBP until
+    the metrics work converts MRR into the reporting currency with dated rates.
+    """
+    live = (
         SubscriptionItem.objects.filter(
             item_active_at(_now(at)), subscription__account=OuterRef("pk")
         )
         .order_by()
         .values("subscription__account")
-        .annotate(total=Sum(monthly_amount_expression(), output_field=MONEY))
-        .values("total")
+    )
+    total = live.annotate(total=Sum(monthly_amount_expression(), output_field=MONEY)).values(
+        "total"
+    )
+    currency = (
+        live.annotate(lowest=Min("subscription__currency"), highest=Max("subscription__currency"))
+        .annotate(
+            currency=Case(
+                When(lowest=F("highest"), then=F("lowest")),
+                default=Value(MIXED_CURRENCIES),
+                output_field=CharField(),
+            )
+        )
+        .values("currency")
     )
     return accounts.annotate(
         **{
             name: Coalesce(
-                Subquery(per_account, output_field=MONEY), Value(Decimal(0)), output_field=MONEY
-            )
+                Subquery(total, output_field=MONEY), Value(Decimal(0)), output_field=MONEY
+            ),
+            f"{name}_currency": Subquery(currency, output_field=CharField()),
         }
     )
 
@@ -216,6 +297,11 @@ class InvoiceRow:
 
     invoice: Invoice
     days_late: int | None
+
+    @property
+    def overdue(self) -> bool:
+        """Still open and past due (rather than paid late)."""
+        return self.invoice.paid_at is None and bool(self.days_late)
 
 
 def days_late(invoice: Invoice, at: datetime) -> int | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 
 from tend.billing.queries import annotate_mrr
 from tend.core.models import Note, User
@@ -95,11 +96,35 @@ def child_accounts(account: Account) -> list[Account]:
     return list(account.children.order_by("name"))
 
 
-def account_contacts(account: Account) -> list[Contact]:
-    """The account's people: champions and decision makers first, then by name."""
-    return list(
-        account.contacts.order_by("-is_champion", "-is_decision_maker", "name", "email", "pk")
+@dataclass(frozen=True)
+class ContactList:
+    """The first contacts of an account and how many it has in all."""
+
+    contacts: Sequence[Contact]
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        """Contacts not in `contacts`."""
+        return self.total - len(self.contacts)
+
+
+def account_contacts(account: Account, limit: int | None = None) -> ContactList:
+    """The account's people in one query: champions and decision makers first, then the most
+    recently seen, then by name.
+
+    With a `limit` only that many are loaded; a window count still gives the total.
+    """
+    contacts = account.contacts.annotate(total=Window(Count("pk"))).order_by(
+        "-is_champion",
+        "-is_decision_maker",
+        F("last_seen_at").desc(nulls_last=True),
+        "name",
+        "email",
+        "pk",
     )
+    rows = list(contacts if limit is None else contacts[:limit])
+    return ContactList(rows, rows[0].total if rows else 0)
 
 
 def stage_history(account: Account) -> list[StageChange]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -296,7 +297,8 @@ class _AccountBuilder:
         return name
 
     def _domain(self, name: str, country: str) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower().encode("ascii", "ignore").decode())
+        plain = unicodedata.normalize("NFKD", name.lower().replace("\u0131", "i"))
+        slug = re.sub(r"[^a-z0-9]+", "-", plain.encode("ascii", "ignore").decode())
         return f"{slug.strip('-')[:40] or 'company'}.{TLD_BY_COUNTRY.get(country, 'com')}"
 
     @staticmethod

@@ -5,6 +5,7 @@ Champions sometimes leave; some reappear at a new company later (a warm lead, se
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -128,8 +129,8 @@ class People:
         return contact
 
     def _email(self, name: str, domain: str, unique: int | None = None) -> str:
-        local = ".".join(part.lower() for part in name.split() if part.isalpha()) or "user"
-        ascii_local = local.encode("ascii", "ignore").decode() or "user"
+        plain = unicodedata.normalize("NFKD", name.replace("\u0131", "i")).encode("ascii", "ignore")
+        ascii_local = ".".join(p.lower() for p in plain.decode().split() if p.isalpha()) or "user"
         suffix = f"{unique}" if unique is not None else ""
         return f"{ascii_local}{suffix}@{domain}"
 

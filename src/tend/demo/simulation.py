@@ -241,7 +241,7 @@ class AccountSimulation:
         self.company.invoices.append(
             {
                 "external_id": f"in_{state.external_id}_{self.invoice_count:03d}",
-                "number": f"INV-{state.index:05d}-{self.invoice_count:03d}",
+                "number": f"INV-{state.index + 1:05d}-{self.invoice_count:03d}",
                 "account": state.external_id,
                 "subscription": subscription["external_id"],
                 "status": "paid" if is_paid else "open",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,6 +19,8 @@ from tend.surveys import queries as surveys
 from tend.usage import queries as usage
 
 ACCOUNTS_PER_PAGE = 50
+# Contacts listed on the account page; the rest are counted ("and N more").
+CONTACTS_SHOWN = 25
 ACCOUNT_COLUMNS = (
     ("name", "Name"),
     ("stage", "Stage"),
@@ -61,13 +62,13 @@ def _wants_fragment(request: HttpRequest) -> bool:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Portfolio overview: accounts per stage, paying accounts, MRR and open tickets."""
+    """Portfolio overview: accounts per stage, paying accounts, MRR per currency, open tickets."""
     stages = customers.stage_counts()
     context = {
         "stages": stages,
         "account_total": sum(s.count for s in stages),
         "paying_accounts": billing.paying_account_count(),
-        "mrr": billing.mrr_at(),
+        "mrr_by_currency": billing.mrr_by_currency(),
         "open_tickets": support.open_ticket_count(),
         "chart_data": {"labels": [s.label for s in stages], "counts": [s.count for s in stages]},
     }
@@ -109,14 +110,14 @@ def account_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     if account is None:
         raise Http404("No account with that id.")
     now = timezone.now()
-    mrr = billing.mrr_by_account([account.pk], at=now).get(account.pk, Decimal(0))
+    mrr = billing.mrr_by_account_and_currency([account.pk], at=now).get(account.pk, [])
     context = {
         "account": account,
         "children": customers.child_accounts(account),
         "mrr": mrr,
-        "arr": mrr * 12,
-        "contacts": customers.account_contacts(account),
-        "subscriptions": billing.subscriptions_for_account(account),
+        "arr": [billing.Money(m.amount * 12, m.currency) for m in mrr],
+        "contacts": customers.account_contacts(account, limit=CONTACTS_SHOWN),
+        "subscriptions": billing.subscriptions_for_account(account, at=now),
         "invoices": billing.invoices_for_account(account, at=now),
         "tickets": support.recent_tickets(account),
         "touchpoints": support.recent_touchpoints(account),
