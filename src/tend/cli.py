@@ -20,7 +20,7 @@ app.add_typer(demo_app, name="demo")
 console = Console()
 
 
-def _setup_django() -> None:
+def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.config.django_settings")
     import django
 
@@ -62,7 +62,7 @@ def _parse_end(end: str | None) -> datetime | None:
 @app.command()
 def migrate() -> None:
     """Create or update the database tables."""
-    _setup_django()
+    setup_django()
     _migrate()
     console.print("Database is up to date.")
 
@@ -74,7 +74,7 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Run background jobs in this process.")] = True,
 ) -> None:
     """Serve the web app (uvicorn) with the job worker in the same process."""
-    _setup_django()
+    setup_django()
     from tend.config.server import serve as run_server
     from tend.config.settings import get_settings
 
@@ -85,7 +85,7 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the background job worker alone (for a separate worker process)."""
-    _setup_django()
+    setup_django()
     from tend.config.server import run_worker
 
     run_worker()
@@ -98,7 +98,7 @@ def create_user(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)] = "",
 ) -> None:
     """Add a team member."""
-    _setup_django()
+    setup_django()
     from tend.core.actions import create_team_member
     from tend.core.models import Role
 
@@ -124,7 +124,7 @@ def demo(
     """Set up the demo: migrate, generate the demo company unless data exists, then serve."""
     if ctx.invoked_subcommand is not None:
         return
-    _setup_django()
+    setup_django()
     from tend.config.settings import get_settings
     from tend.demo.database import demo_exists, wipe_database
     from tend.demo.generate import ADMIN_USERNAME, DEMO_PASSWORD
@@ -168,7 +168,7 @@ def demo_generate(
 ) -> None:
     """Generate the demo company into the database (which must be empty) or as Parquet."""
     if parquet is None:
-        _setup_django()
+        setup_django()
         _migrate()
         from tend.demo.database import demo_exists
 
@@ -219,6 +219,16 @@ def _generate_into_database(
         f"peak memory {_peak_memory_mb():.0f} MB, history {company.start:%Y-%m-%d} to "
         f"{company.end:%Y-%m-%d}."
     )
+
+
+def _register_domain_commands() -> None:
+    """Commands whose bodies live in their domain's `cli.py`."""
+    from tend.imports.cli import import_command
+
+    app.command("import")(import_command)
+
+
+_register_domain_commands()
 
 
 def main() -> None:

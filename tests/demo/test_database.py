@@ -70,7 +70,7 @@ def test_events_offered_twice_are_stored_once() -> None:
         "{}",
         "{}",
     )
-    assert insert_event_rows([again]) == 1
+    assert insert_event_rows([again]) == 0
     assert Event.objects.count() == stored
     assert Event.objects.get(pk=first.pk).name == first.name
 

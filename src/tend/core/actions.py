@@ -72,3 +72,35 @@ def add_note(account: Account, author: User | None, body: str) -> Note:
         note = Note.objects.create(account=account, author=author, body=body)
         audit(author, "note.added", note, {"account": str(account.pk)})
         return note
+
+
+def upsert_by_external_id(
+    model: type[ModelT], rows: Sequence[dict[str, Any]]
+) -> tuple[list[ModelT], list[ModelT]]:
+    """Create or update rows of `model` keyed on `external_id` (later rows win); returns the
+    created and the updated objects. Only the fields present in a row are changed."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        latest[row["external_id"]] = {**latest.get(row["external_id"], {}), **row}
+    with transaction.atomic():
+        existing = model._default_manager.in_bulk(list(latest), field_name="external_id")
+        created: list[ModelT] = []
+        updated: list[ModelT] = []
+        changed_fields: set[str] = set()
+        for external_id, values in latest.items():
+            current = existing.get(external_id)
+            if current is None:
+                created.append(model(**values))
+                continue
+            changes = {k: v for k, v in values.items() if getattr(current, k) != v}
+            if changes:
+                for name, value in changes.items():
+                    setattr(current, name, value)
+                changed_fields.update(changes)
+                updated.append(current)
+        model._default_manager.bulk_create(created, batch_size=BULK_BATCH)
+        if updated:
+            model._default_manager.bulk_update(
+                updated, sorted(changed_fields), batch_size=BULK_BATCH
+            )
+    return created, updated

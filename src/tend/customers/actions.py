@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from tend.core.actions import audit, bulk_insert
+from tend.core.actions import audit, bulk_insert, upsert_by_external_id
 from tend.core.models import User
 from tend.customers.models import Account, Contact, StageChange
 
@@ -20,6 +21,16 @@ def insert_accounts(accounts: Sequence[Account]) -> list[Account]:
 def insert_contacts(contacts: Sequence[Contact]) -> list[Contact]:
     """Insert new contacts in bulk (imports, demo)."""
     return bulk_insert(contacts)
+
+
+def upsert_accounts(rows: Sequence[dict[str, Any]]) -> tuple[list[Account], list[Account]]:
+    """Create or update accounts by external id (imports, API); returns (created, updated)."""
+    return upsert_by_external_id(Account, rows)
+
+
+def upsert_contacts(rows: Sequence[dict[str, Any]]) -> tuple[list[Contact], list[Contact]]:
+    """Create or update contacts by external id (imports, API); returns (created, updated)."""
+    return upsert_by_external_id(Contact, rows)
 
 
 def insert_stage_changes(changes: Sequence[StageChange]) -> list[StageChange]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from tend.core.actions import bulk_insert
+from tend.core.actions import bulk_insert, upsert_by_external_id
 from tend.support.models import Ticket, Touchpoint
 
 
@@ -14,3 +15,13 @@ def insert_tickets(tickets: Sequence[Ticket]) -> list[Ticket]:
 
 def insert_touchpoints(touchpoints: Sequence[Touchpoint]) -> list[Touchpoint]:
     return bulk_insert(touchpoints)
+
+
+def upsert_tickets(rows: Sequence[dict[str, Any]]) -> tuple[list[Ticket], list[Ticket]]:
+    """Create or update tickets by external id (imports, API); returns (created, updated)."""
+    return upsert_by_external_id(Ticket, rows)
+
+
+def upsert_touchpoints(rows: Sequence[dict[str, Any]]) -> tuple[list[Touchpoint], list[Touchpoint]]:
+    """Create or update touchpoints by external id (imports, API); returns (created, updated)."""
+    return upsert_by_external_id(Touchpoint, rows)

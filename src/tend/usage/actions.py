@@ -4,6 +4,7 @@ clients and importers may retry freely."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -25,11 +26,18 @@ EVENT_COLUMNS = (
 )
 
 
-def insert_event_rows(rows: Iterable[Sequence[Any]], batch_size: int = 20_000) -> int:
-    """Insert raw event rows (values in EVENT_COLUMNS order, properties and context as JSON text, times as
-    UTC 'YYYY-MM-DD HH:MM:SS.ffffff') in one transaction; duplicates are ignored.
+def format_db_time(moment: datetime) -> str:
+    """A UTC time as `insert_event_rows` expects it for the current database."""
+    text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text + "+00:00" if connection.vendor == "postgresql" else text
 
-    This is the bulk path for importers and the demo; it returns the number of rows offered.
+
+def insert_event_rows(rows: Iterable[Sequence[Any]], batch_size: int = 20_000) -> int:
+    """Insert raw event rows (values in EVENT_COLUMNS order, properties and context as JSON
+    text, times from `format_db_time`) in one transaction; duplicates are ignored.
+
+    This is the bulk path for importers and the demo; it returns the number of rows inserted
+    (duplicates already stored are not counted).
     """
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in EVENT_COLUMNS)
@@ -38,16 +46,16 @@ def insert_event_rows(rows: Iterable[Sequence[Any]], batch_size: int = 20_000) -
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
         "ON CONFLICT (source, message_id) DO NOTHING"
     )
-    offered = 0
+    inserted = 0
     with transaction.atomic(), connection.cursor() as cursor:
         batch: list[Sequence[Any]] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= batch_size:
                 cursor.executemany(sql, batch)
-                offered += len(batch)
+                inserted += max(cursor.rowcount, 0)
                 batch = []
         if batch:
             cursor.executemany(sql, batch)
-            offered += len(batch)
-    return offered
+            inserted += max(cursor.rowcount, 0)
+    return inserted

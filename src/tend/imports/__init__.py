@@ -1,0 +1,1 @@
+"""Bulk import of every entity from CSV, JSON Lines or Parquet files."""
