@@ -268,4 +268,4 @@ def _event_rows(events: AccountEvents, account_pk: int) -> Iterator[tuple[object
 
 def _format_times(epoch_ms: np.ndarray, suffix: str) -> list[str]:
     text = np.datetime_as_string(epoch_ms.astype("datetime64[ms]").astype("datetime64[us]"))
-    return [value.replace("T", " ") + suffix for value in text.tolist()]
+    return [value.replace("T", " ").removesuffix(".000000") + suffix for value in text.tolist()]

@@ -93,10 +93,10 @@ class ReferenceResolver:
             )
 
     def _lookup(self, kind: str, ids: set[str]) -> dict[str, Any]:
-        if kind == "account":
-            return Account.objects.filter(external_id__in=ids).in_bulk(field_name="external_id")
-        if kind == "contact":
-            return Contact.objects.filter(external_id__in=ids).in_bulk(field_name="external_id")
+        if kind in {"account", "contact"}:
+            model = Account if kind == "account" else Contact
+            pairs = model.objects.filter(external_id__in=ids).values_list("external_id", "pk")
+            return {external_id: _Found(pk) for external_id, pk in pairs}
         if kind == "team":
             users = User.objects.filter(Q(username__in=ids) | Q(email__in=ids))
             return {key: user for user in users for key in (user.username, user.email) if key}
@@ -110,6 +110,13 @@ class ReferenceResolver:
             if survey is not None:
                 self.surveys[value] = survey
         return self.surveys.get(value)
+
+
+class _Found:
+    """A referenced row known only by its primary key (cheaper than loading the model)."""
+
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
 
 
 class _Deferred:

@@ -143,7 +143,14 @@ def _ids_in_file(
 ) -> set[str]:
     """External ids defined by the file itself, so rows may refer to rows further down
     (an account's parent). Only read for entities that refer to themselves."""
-    if not any(f.refers_to == "account" for f in spec.fields.values()) or spec.name != "accounts":
+    if spec.name != "accounts":
+        return set()
+    self_references = {n for n, f in spec.fields.items() if f.refers_to == "account"}
+    with_header = next(read_rows(path, file_format), None)
+    if with_header is None:
+        return set()
+    columns = {rename.get(name, name) for name in with_header.values}
+    if not columns & self_references:
         return set()
     their_key = next((theirs for theirs, ours in rename.items() if ours == spec.key), spec.key)
     return {

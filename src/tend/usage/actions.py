@@ -26,10 +26,10 @@ EVENT_COLUMNS = (
 )
 
 
-def format_db_time(moment: datetime) -> str:
-    """A UTC time as `insert_event_rows` expects it for the current database."""
-    text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return text + "+00:00" if connection.vendor == "postgresql" else text
+def format_db_time(moment: datetime) -> Any:
+    """A time as the ORM itself would send it to the current database (so raw inserts and ORM
+    lookups compare alike: on SQLite, UTC text without a zone and without zero microseconds)."""
+    return connection.ops.adapt_datetimefield_value(moment.astimezone(UTC))
 
 
 def insert_event_rows(rows: Iterable[Sequence[Any]], batch_size: int = 20_000) -> int:
