@@ -223,9 +223,11 @@ def _generate_into_database(
 
 def _register_domain_commands() -> None:
     """Commands whose bodies live in their domain's `cli.py`."""
+    from tend.core.cli import commands as token_commands
     from tend.imports.cli import import_command
 
     app.command("import")(import_command)
+    app.add_typer(token_commands, name="token", callback=setup_django)
 
 
 _register_domain_commands()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models, transaction
+from django.utils import timezone
 
-from tend.core.models import AuditEntry, Note, User
+from tend.core.models import ApiToken, AuditEntry, Note, User
 
 if TYPE_CHECKING:
     from tend.customers.models import Account
@@ -104,3 +108,46 @@ def upsert_by_external_id(
                 updated, sorted(changed_fields), batch_size=BULK_BATCH
             )
     return created, updated
+
+
+API_TOKEN_PREFIX = "tend_"
+
+
+def create_api_token(
+    user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal API token for `user`; the secret is returned once and never stored."""
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=secret[: len(API_TOKEN_PREFIX) + 6],
+            digest=token_digest(secret),
+            expires_at=expires_at,
+        )
+        audit(user, "api_token.created", token, {"name": name})
+    return token, secret
+
+
+def revoke_api_token(token: ApiToken, by: User | None) -> None:
+    """Stop a token from working, keeping it for the record."""
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit(by, "api_token.revoked", token, {"name": token.name})
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def delete_by_external_id(model: type[models.Model], external_id: str, actor: User | None) -> bool:
+    """Delete one row keyed on its external id, leaving an audit entry; False if absent."""
+    with transaction.atomic():
+        obj = model._default_manager.filter(external_id=external_id).first()
+        if obj is None:
+            return False
+        audit(actor, f"{model._meta.model_name}.deleted", obj, {"external_id": external_id})
+        obj.delete()
+        return True

@@ -1,28 +1,15 @@
-"""Read API for accounts; the full REST API for every entity is built on this pattern."""
+"""REST API for accounts and contacts."""
 
-from __future__ import annotations
+from tend.core.rest import entity_router
+from tend.customers.models import Account, Contact
+from tend.imports.entities import ACCOUNTS, CONTACTS
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
-from ninja.security import django_auth
-
-from tend.customers.models import Account
-from tend.customers.schemas import AccountOut
-
-router = Router(tags=["accounts"], auth=django_auth)
-
-
-@router.get("/", response=list[AccountOut])
-@paginate(LimitOffsetPagination)
-def list_accounts(request: HttpRequest, search: str = "") -> object:
-    accounts = Account.objects.select_related("owner").order_by("name")
-    if search:
-        accounts = accounts.filter(name__icontains=search)
-    return accounts
-
-
-@router.get("/{external_id}", response=AccountOut)
-def get_account(request: HttpRequest, external_id: str) -> Account:
-    return get_object_or_404(Account.objects.select_related("owner"), external_id=external_id)
+accounts_router = entity_router(
+    ACCOUNTS,
+    Account,
+    tag="accounts",
+    filters=("lifecycle_stage", "owner", "industry", "country", "parent"),
+)
+contacts_router = entity_router(
+    CONTACTS, Contact, tag="contacts", filters=("account", "lifecycle_group", "email")
+)

@@ -129,6 +129,36 @@ def import_file(
     return report
 
 
+def write_records(
+    entity: str,
+    records: list[dict[str, Any]],
+    *,
+    event_source: str = "api",
+    partial: bool = False,
+) -> ImportReport:
+    """Validate and write records given as dicts (the REST API's path): the same checks,
+    references and actions as a file import, all-or-nothing. `partial` updates existing rows,
+    so fields other than the key may be left out."""
+    spec = ENTITIES[entity]
+    report = ImportReport(entity=entity, path=Path("<api>"))
+    try:
+        with transaction.atomic():
+            checked = [
+                _check(spec, SourceRow(number, record), {}, event_source, report, partial)
+                for number, record in enumerate(records, start=1)
+            ]
+            ReferenceResolver(spec, set()).resolve(checked)
+            for item in checked:
+                report.errors.extend(item.errors)
+            if report.errors:
+                raise _Refuse
+            report.created, report.updated = spec.write([item.values for item in checked])
+            report.rows_read = len(records)
+    except _Refuse:
+        report.refused = True
+    return report
+
+
 def count_rows_hint(path: Path, file_format: str | None = None) -> int | None:
     return count_hint(path, detect_format(path, file_format))
 
@@ -166,6 +196,7 @@ def _check(
     rename: dict[str, str],
     event_source: str,
     report: ImportReport,
+    partial: bool = False,
 ) -> _Checked:
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -185,7 +216,8 @@ def _check(
             report.ignored_columns.add(their_name)
     failed = {error.field for error in errors}
     for name, field_spec in spec.fields.items():
-        if field_spec.required and values.get(name) is None and name not in failed:
+        missing = values.get(name) is None and name not in failed
+        if field_spec.required and missing and not (partial and name != spec.key):
             errors.append(RowError(row.number, name, "is required"))
     if spec.extra_into and extra:
         values[spec.extra_into] = {**(values.get(spec.extra_into) or {}), **extra}
