@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tend.demo import catalog
-from tend.demo.records import DemoCompany
+from tend.demo.records import ENTITY_TABLES, DemoCompany
 from tend.demo.usage_events import (
     PAGE_NAMES,
     PAGE_PATHS,
@@ -23,21 +23,6 @@ from tend.demo.usage_events import (
     account_events,
 )
 
-ENTITY_TABLES = (
-    "users",
-    "plans",
-    "surveys",
-    "accounts",
-    "contacts",
-    "stage_changes",
-    "subscriptions",
-    "subscription_items",
-    "invoices",
-    "tickets",
-    "touchpoints",
-    "survey_responses",
-    "notes",
-)
 MONEY = pa.decimal128(18, 4)
 ROW_GROUP_ROWS = 2_000_000
 EVENT_SCHEMA = pa.schema(

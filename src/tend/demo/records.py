@@ -9,6 +9,24 @@ from typing import Any
 Row = dict[str, Any]
 
 
+ENTITY_TABLES = (
+    "users",
+    "plans",
+    "surveys",
+    "accounts",
+    "contacts",
+    "stage_changes",
+    "subscriptions",
+    "subscription_items",
+    "invoices",
+    "tickets",
+    "touchpoints",
+    "survey_responses",
+    "notes",
+)
+"""The DemoCompany fields that hold table rows, in the order they can be written."""
+
+
 @dataclass(frozen=True)
 class UsageStep:
     """How one account used the product over one period; the event generator expands it."""
@@ -58,19 +76,4 @@ class DemoCompany:
 
     def counts(self) -> dict[str, int]:
         """Rows per table, for reports."""
-        tables = (
-            "users",
-            "plans",
-            "surveys",
-            "accounts",
-            "contacts",
-            "stage_changes",
-            "subscriptions",
-            "subscription_items",
-            "invoices",
-            "tickets",
-            "touchpoints",
-            "survey_responses",
-            "notes",
-        )
-        return {table: len(getattr(self, table)) for table in tables}
+        return {table: len(getattr(self, table)) for table in ENTITY_TABLES}
