@@ -164,3 +164,19 @@ def test_token_cli_creates_lists_and_revokes(csm: User) -> None:
     assert runner.invoke(app, ["token", "revoke", token.prefix]).exit_code == 0
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_events_are_listed_with_filters(client: Client, token: str) -> None:
+    from datetime import UTC, datetime
+
+    from tests.factories import EventFactory
+
+    account = AccountFactory(external_id="acc")
+    EventFactory(account=account, name="Logged In", timestamp=datetime(2026, 1, 1, tzinfo=UTC))
+    EventFactory(account=account, name="Report Created", timestamp=datetime(2026, 1, 3, tzinfo=UTC))
+    EventFactory(name="Logged In", timestamp=datetime(2026, 1, 3, tzinfo=UTC))
+    page = client.get("/api/events/?account=acc&since=2026-01-02T00:00:00Z", **bearer(token)).json()
+    assert [(e["name"], e["account"]) for e in page["results"]] == [("Report Created", "acc")]
+    one = client.get(f"/api/events/{page['results'][0]['id']}", **bearer(token))
+    assert one.status_code == 200 and one.json()["name"] == "Report Created"
+    assert client.get("/api/events/999999", **bearer(token)).status_code == 404

@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from tend.customers.api import accounts_router, contacts_router
 from tend.support.api import tickets_router, touchpoints_router
 from tend.surveys.api import responses_router
+from tend.usage.api import router as events_router
 
 api = NinjaAPI(
     title="Tend API",
@@ -28,6 +29,7 @@ api.add_router("/contacts", contacts_router)
 api.add_router("/tickets", tickets_router)
 api.add_router("/touchpoints", touchpoints_router)
 api.add_router("/survey-responses", responses_router)
+api.add_router("/events", events_router)
 
 
 def _code(status: int) -> str:
