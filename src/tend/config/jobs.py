@@ -16,6 +16,7 @@ from huey import Huey, crontab
 from huey.api import TaskWrapper
 
 from tend.core import jobs as core_jobs
+from tend.usage import jobs as usage_jobs
 
 Job = Callable[..., Any]
 Schedule = Callable[[Any], bool]
@@ -27,6 +28,7 @@ TASKS: list[Job] = [
 
 SCHEDULE: list[tuple[Job, Schedule]] = [
     (core_jobs.lapse_expired_sessions, crontab(minute="17", hour="3")),
+    (usage_jobs.roll_up_usage, crontab(minute="*")),
 ]
 """Periodic jobs and when they run (crontab in UTC)."""
 
