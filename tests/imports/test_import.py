@@ -176,3 +176,36 @@ def test_cli_prints_errors_and_exits_non_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", "accounts", str(ok), "--map", "our_id=external_id"])
     assert result.exit_code == 0, result.output
     assert "1 created" in result.output
+
+
+def test_subscriptions_keep_item_history_and_invoices_link_to_them(tmp_path: Path) -> None:
+    from tend.billing.models import Invoice, Subscription
+
+    AccountFactory(external_id="acc")
+    header = "external_id,account,status,started_at,plan,unit_amount,quantity,interval,changed_at\n"
+    first = write(
+        tmp_path / "subs.csv",
+        header + "sub1,acc,active,2026-01-01,growth_monthly,30,10,month,\n",
+    )
+    assert import_file("subscriptions", first).created == 1
+    upgrade = write(
+        tmp_path / "subs2.csv",
+        header + "sub1,acc,active,2026-01-01,growth_monthly,30,14,month,2026-03-01\n",
+    )
+    assert import_file("subscriptions", upgrade).updated == 1
+    items = list(Subscription.objects.get(external_id="sub1").items.order_by("started_at"))
+    assert [(i.quantity, i.started_at.date().isoformat()) for i in items] == [
+        (10, "2026-01-01"),
+        (14, "2026-03-01"),
+    ]
+    assert items[0].ended_at == items[1].started_at
+
+    invoices = write(
+        tmp_path / "invoices.csv",
+        "external_id,account,subscription,status,amount_due,amount_paid,issued_at,due_at,paid_at\n"
+        "in1,acc,sub1,paid,300.00,300.00,2026-01-01,2026-01-15,2026-01-20\n"
+        "in2,acc,nope,open,420.00,,2026-03-01,2026-03-15,\n",
+    )
+    report = import_file("invoices", invoices)
+    assert report.refused and [(e.row, e.field) for e in report.errors] == [(3, "subscription")]
+    assert not Invoice.objects.exists()

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tend.billing.models import Invoice, Plan, Subscription, SubscriptionItem
+from tend.billing.models import Invoice, Plan, StripeEvent, Subscription, SubscriptionItem
 
 
 @admin.register(Plan)
@@ -28,3 +28,20 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("number", "external_id", "account__name")
     raw_id_fields = ("account", "subscription")
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ("created", "type", "event_id", "processed_at", "error")
+    list_filter = ("type",)
+    search_fields = ("event_id",)
+    readonly_fields = (
+        "event_id",
+        "type",
+        "created",
+        "livemode",
+        "payload",
+        "received_at",
+        "processed_at",
+        "error",
+    )

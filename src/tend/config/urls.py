@@ -8,5 +8,6 @@ from tend.config.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("webhooks/", include("tend.billing.urls")),
     path("", include("tend.web.urls")),
 ]

@@ -5,13 +5,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from django.utils import timezone
 
+from tend.billing import actions as billing_actions
+from tend.billing.models import (
+    BillingInterval,
+    Invoice,
+    InvoiceStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from tend.customers import actions as customer_actions
-from tend.customers.models import AcquisitionSource, LifecycleGroup, LifecycleStage
+from tend.customers.models import Account, AcquisitionSource, LifecycleGroup, LifecycleStage
 from tend.imports.fields import FieldSpec
 from tend.support import actions as support_actions
 from tend.support.models import Channel, Direction, TicketPriority, TicketStatus, TouchpointKind
@@ -197,6 +206,153 @@ EVENTS = EntitySpec(
     extra_into="properties",
 )
 
+
+def _write_subscriptions(rows: Sequence[Row]) -> tuple[int, int]:
+    """Each row is a subscription's current state with its one item: the subscription is
+    upserted and its items synced, so a changed plan or quantity starts a new item period."""
+    accounts = Account.objects.in_bulk({row["account_id"] for row in rows})
+    created = updated = 0
+    for row in rows:
+        plan = billing_actions.upsert_plan(
+            billing_actions.PlanData(
+                external_id=row["plan"],
+                name=row.get("plan_name") or row["plan"],
+                unit_amount=row["unit_amount"],
+                currency=row.get("currency") or "USD",
+                interval=row["interval"],
+                interval_count=row.get("interval_count") or 1,
+            )
+        )
+        subscription, applied = billing_actions.upsert_subscription(
+            accounts[row["account_id"]],
+            billing_actions.SubscriptionData(
+                external_id=row["external_id"],
+                status=row["status"],
+                currency=row.get("currency") or "USD",
+                started_at=row["started_at"],
+                trial_ends_at=row.get("trial_ends_at"),
+                current_period_end=row.get("current_period_end"),
+                cancel_at=row.get("cancel_at"),
+                canceled_at=row.get("canceled_at"),
+                ended_at=row.get("ended_at"),
+            ),
+        )
+        is_new = not subscription.items.exists()
+        ended = row.get("ended_at") if row["status"] == "canceled" else None
+        items = (
+            []
+            if ended
+            else [
+                billing_actions.ItemData(
+                    key=row.get("item_id") or f"{row['external_id']}-item",
+                    plan=plan,
+                    unit_amount=row["unit_amount"],
+                    quantity=row.get("quantity") or 1,
+                    interval=row["interval"],
+                    interval_count=row.get("interval_count") or 1,
+                    discount_percent=row.get("discount_percent") or Decimal(0),
+                    started_at=row["started_at"],
+                )
+            ]
+        )
+        at = ended or row.get("changed_at") or (row["started_at"] if is_new else timezone.now())
+        billing_actions.sync_subscription_items(subscription, items, at)
+        created += is_new
+        updated += (not is_new) and applied
+    return created, updated
+
+
+SUBSCRIPTIONS = EntitySpec(
+    name="subscriptions",
+    fields={
+        "external_id": EXTERNAL_ID,
+        "account": FieldSpec("text", required=True, refers_to="account"),
+        "status": FieldSpec("text", required=True, choices=_choices(SubscriptionStatus)),
+        "currency": FieldSpec("text", max_length=3),
+        "started_at": FieldSpec("datetime", required=True),
+        "trial_ends_at": FieldSpec("datetime"),
+        "current_period_end": FieldSpec("datetime"),
+        "cancel_at": FieldSpec("datetime"),
+        "canceled_at": FieldSpec("datetime"),
+        "ended_at": FieldSpec("datetime"),
+        "plan": FieldSpec("text", required=True, max_length=120),
+        "plan_name": FieldSpec("text", max_length=120),
+        "unit_amount": FieldSpec("decimal", required=True, minimum=0),
+        "quantity": FieldSpec("int", minimum=0),
+        "interval": FieldSpec("text", required=True, choices=_choices(BillingInterval)),
+        "interval_count": FieldSpec("int", minimum=1),
+        "discount_percent": FieldSpec("decimal", minimum=0, maximum=100),
+        "item_id": FieldSpec("text", max_length=120),
+        "changed_at": FieldSpec("datetime"),
+    },
+    write=_write_subscriptions,
+)
+
+
+def _write_invoices(rows: Sequence[Row]) -> tuple[int, int]:
+    accounts = Account.objects.in_bulk({row["account_id"] for row in rows})
+    subscriptions = Subscription.objects.in_bulk(
+        {row["subscription_id"] for row in rows if row.get("subscription_id")}
+    )
+    existing = set(
+        Invoice.objects.filter(external_id__in=[r["external_id"] for r in rows]).values_list(
+            "external_id", flat=True
+        )
+    )
+    for row in rows:
+        billing_actions.upsert_invoice(
+            accounts[row["account_id"]],
+            billing_actions.InvoiceData(
+                external_id=row["external_id"],
+                status=row["status"],
+                currency=row.get("currency") or "USD",
+                amount_due=row["amount_due"],
+                issued_at=row["issued_at"],
+                amount_paid=row.get("amount_paid") or Decimal(0),
+                tax=row.get("tax") or Decimal(0),
+                number=row.get("number") or "",
+                period_start=row.get("period_start"),
+                period_end=row.get("period_end"),
+                due_at=row.get("due_at"),
+                paid_at=row.get("paid_at"),
+            ),
+            subscription=subscriptions.get(row.get("subscription_id") or 0),
+        )
+    created = sum(1 for row in rows if row["external_id"] not in existing)
+    return created, len(rows) - created
+
+
+INVOICES = EntitySpec(
+    name="invoices",
+    fields={
+        "external_id": EXTERNAL_ID,
+        "account": FieldSpec("text", required=True, refers_to="account"),
+        "subscription": FieldSpec("text", refers_to="subscription"),
+        "number": FieldSpec("text", max_length=60),
+        "status": FieldSpec("text", required=True, choices=_choices(InvoiceStatus)),
+        "currency": FieldSpec("text", max_length=3),
+        "amount_due": FieldSpec("decimal", required=True),
+        "amount_paid": FieldSpec("decimal"),
+        "tax": FieldSpec("decimal"),
+        "period_start": FieldSpec("datetime"),
+        "period_end": FieldSpec("datetime"),
+        "issued_at": FieldSpec("datetime", required=True),
+        "due_at": FieldSpec("datetime"),
+        "paid_at": FieldSpec("datetime"),
+    },
+    write=_write_invoices,
+)
+
 ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec for spec in (ACCOUNTS, CONTACTS, TICKETS, TOUCHPOINTS, SURVEY_RESPONSES, EVENTS)
+    spec.name: spec
+    for spec in (
+        ACCOUNTS,
+        CONTACTS,
+        SUBSCRIPTIONS,
+        INVOICES,
+        TICKETS,
+        TOUCHPOINTS,
+        SURVEY_RESPONSES,
+        EVENTS,
+    )
 }

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
+from tend.billing.models import Subscription
 from tend.core.models import User
 from tend.customers.models import Account, Contact
 from tend.imports.entities import EntitySpec
@@ -93,9 +94,16 @@ class ReferenceResolver:
             )
 
     def _lookup(self, kind: str, ids: set[str]) -> dict[str, Any]:
-        if kind in {"account", "contact"}:
-            model = Account if kind == "account" else Contact
-            pairs = model.objects.filter(external_id__in=ids).values_list("external_id", "pk")
+        if kind in {"account", "contact", "subscription"}:
+            models: dict[str, type[Account | Contact | Subscription]] = {
+                "account": Account,
+                "contact": Contact,
+                "subscription": Subscription,
+            }
+            manager: Any = models[kind]._default_manager
+            pairs = manager.filter(external_id__in=ids).values_list(
+                "external_id", "pk"
+            )
             return {external_id: _Found(pk) for external_id, pk in pairs}
         if kind == "team":
             users = User.objects.filter(Q(username__in=ids) | Q(email__in=ids))
