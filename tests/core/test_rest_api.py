@@ -180,3 +180,45 @@ def test_events_are_listed_with_filters(client: Client, token: str) -> None:
     one = client.get(f"/api/events/{page['results'][0]['id']}", **bearer(token))
     assert one.status_code == 200 and one.json()["name"] == "Report Created"
     assert client.get("/api/events/999999", **bearer(token)).status_code == 404
+
+
+def test_subscriptions_show_item_history_and_invoices_link(client: Client, token: str) -> None:
+    AccountFactory(external_id="acc")
+    body = {
+        "external_id": "sub1",
+        "account": "acc",
+        "status": "active",
+        "started_at": "2026-01-01T00:00:00Z",
+        "plan": "growth",
+        "unit_amount": "30",
+        "quantity": 10,
+        "interval": "month",
+    }
+    created = client.post(
+        "/api/subscriptions/", body, content_type="application/json", **bearer(token)
+    )
+    assert created.status_code == 201, created.content
+    changed = client.patch(
+        "/api/subscriptions/sub1",
+        {"quantity": 12, "changed_at": "2026-02-01T00:00:00Z"},
+        content_type="application/json",
+        **bearer(token),
+    )
+    items = changed.json()["items"]
+    assert [(i["quantity"], i["ended_at"] is None) for i in items] == [(10, False), (12, True)]
+    invoice = client.post(
+        "/api/invoices/",
+        {
+            "external_id": "in1",
+            "account": "acc",
+            "subscription": "sub1",
+            "status": "paid",
+            "amount_due": "300.00",
+            "issued_at": "2026-01-01T00:00:00Z",
+        },
+        content_type="application/json",
+        **bearer(token),
+    )
+    assert invoice.status_code == 201 and invoice.json()["subscription"] == "sub1"
+    listed = client.get("/api/invoices/?subscription=sub1", **bearer(token)).json()
+    assert [row["external_id"] for row in listed["results"]] == ["in1"]

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from tend.billing.api import invoices_router, subscriptions_router
 from tend.customers.api import accounts_router, contacts_router
 from tend.support.api import tickets_router, touchpoints_router
 from tend.surveys.api import responses_router
@@ -26,6 +27,8 @@ api = NinjaAPI(
 )
 api.add_router("/accounts", accounts_router)
 api.add_router("/contacts", contacts_router)
+api.add_router("/subscriptions", subscriptions_router)
+api.add_router("/invoices", invoices_router)
 api.add_router("/tickets", tickets_router)
 api.add_router("/touchpoints", touchpoints_router)
 api.add_router("/survey-responses", responses_router)

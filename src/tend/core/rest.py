@@ -66,6 +66,8 @@ def entity_router(
     *,
     tag: str,
     filters: tuple[str, ...] = (),
+    out: type[Schema] | None = None,
+    prefetch: tuple[str, ...] = (),
 ) -> Router:
     """List (cursor-paginated, filtered), get, create, update (partial) and delete by external
     id. Writes go through `write_records`, the importer's path; viewers may only read."""
@@ -73,14 +75,18 @@ def entity_router(
     related = [n for n, f in spec.fields.items() if f.refers_to]
     create_schema = _schema(f"{model.__name__}Create", spec, partial=False)
     update_schema = _schema(f"{model.__name__}Update", spec, partial=True)
-    out_schema = _out_schema(f"{model.__name__}Out", spec)
+    out_schema = out or _out_schema(f"{model.__name__}Out", spec)
     filter_fields: dict[str, Any] = {name: (str | None, None) for name in filters}
     filter_schema: type[Schema] = create_model(
         f"{model.__name__}Filters", __base__=Schema, **filter_fields
     )
 
     def lookup(external_id: str) -> models.Model:
-        obj = model._default_manager.select_related(*related).filter(external_id=external_id)
+        obj = (
+            model._default_manager.select_related(*related)
+            .prefetch_related(*prefetch)
+            .filter(external_id=external_id)
+        )
         found = obj.first()
         if found is None:
             raise HttpError(404, f"No {spec.name[:-1]} with external id {external_id!r}.")
@@ -99,7 +105,11 @@ def entity_router(
     @router.get("/", response=list[out_schema], summary=f"List {spec.name}")  # type: ignore[valid-type]
     @paginate(CursorPagination, ordering=("pk",))
     def list_rows(request: HttpRequest, filters: Query[filter_schema]) -> Any:  # type: ignore[valid-type]
-        rows = model._default_manager.select_related(*related).order_by("pk")
+        rows = (
+            model._default_manager.select_related(*related)
+            .prefetch_related(*prefetch)
+            .order_by("pk")
+        )
         for name, value in filters.dict(exclude_none=True).items():  # type: ignore[attr-defined]
             field_spec = spec.fields[name]
             key = f"{name}__external_id" if field_spec.refers_to else name

@@ -210,6 +210,7 @@ EVENTS = EntitySpec(
 def _write_subscriptions(rows: Sequence[Row]) -> tuple[int, int]:
     """Each row is a subscription's current state with its one item: the subscription is
     upserted and its items synced, so a changed plan or quantity starts a new item period."""
+    rows = [_with_current_state(row) for row in rows]
     accounts = Account.objects.in_bulk({row["account_id"] for row in rows})
     created = updated = 0
     for row in rows:
@@ -260,6 +261,36 @@ def _write_subscriptions(rows: Sequence[Row]) -> tuple[int, int]:
         created += is_new
         updated += (not is_new) and applied
     return created, updated
+
+
+def _with_current_state(row: Row) -> Row:
+    """A partial update (API PATCH) keeps what it does not mention from the stored state."""
+    current = Subscription.objects.filter(external_id=row["external_id"]).first()
+    if current is None:
+        return row
+    stored: Row = {
+        "account_id": current.account_id,
+        "status": current.status,
+        "currency": current.currency,
+        "started_at": current.started_at,
+        "trial_ends_at": current.trial_ends_at,
+        "current_period_end": current.current_period_end,
+        "cancel_at": current.cancel_at,
+        "canceled_at": current.canceled_at,
+        "ended_at": current.ended_at,
+    }
+    item = current.items.filter(ended_at__isnull=True).select_related("plan").first()
+    if item is not None:
+        stored.update(
+            plan=item.plan.external_id,
+            unit_amount=item.unit_amount,
+            quantity=item.quantity,
+            interval=item.interval,
+            interval_count=item.interval_count,
+            discount_percent=item.discount_percent,
+            item_id=item.external_id.split("#", 1)[0],
+        )
+    return {**stored, **row}
 
 
 SUBSCRIPTIONS = EntitySpec(
