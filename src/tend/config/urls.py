@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("webhooks/", include("tend.billing.urls")),
+    path("", include("tend.usage.urls")),
     path("", include("tend.web.urls")),
 ]

@@ -1,0 +1,243 @@
+"""Ingestion benchmark: a real uvicorn server and concurrent senders posting 100-event Segment
+batches to /v1/batch on loopback for a fixed time; prints events/s, batch latency and server RSS.
+
+    .venv/bin/python bench/ingest.py --seconds 10 --senders 4 --workers 2
+    .venv/bin/python bench/ingest.py --database-url postgres://postgres@127.0.0.1:5432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+USERS = 2_000
+ACCOUNTS = 200
+EVENT_NAMES = ("Report Viewed", "Dashboard Opened", "Export Created", "Filter Applied")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="How long senders send.")
+    parser.add_argument("--senders", type=int, default=4, help="Concurrent sender processes.")
+    parser.add_argument("--batch", type=int, default=100, help="Events per batch.")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default SQLite).")
+    args = parser.parse_args()
+    if not 0 < args.seconds <= 300 or not 0 < args.senders <= 64:
+        parser.error("keep --seconds within 300 and --senders within 64")
+
+    with tempfile.TemporaryDirectory(prefix="tend-bench-ingest-") as data_dir:
+        env = _env(Path(data_dir), args.database_url)
+        subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"],
+            env=env,
+            check=True,
+        )
+        key = subprocess.run(
+            [sys.executable, "-c", CREATE_KEY],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER.format(port, args.workers)], env=env
+        )
+        try:
+            _wait_until_listening(port)
+            _send_identities(port, key)
+            results = _run_senders(port, key, args)
+            rss = _peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    _report(args, results, rss)
+
+
+CREATE_KEY = """
+import django
+django.setup()
+from tend.usage.keys import create_source_with_key
+print(create_source_with_key("Bench")[1])
+"""
+
+SERVER = """
+import uvicorn
+uvicorn.run("tend.config.asgi:application", host="127.0.0.1", port={0}, workers={1},
+            lifespan="off", log_level="warning", access_log=False)
+"""
+
+
+def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_") and k != "DATABASE_URL"}
+    env.update(
+        TEND_ENV="development",
+        TEND_DATA_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="tend.config.django_settings",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def _track(sender: int, number: int, at: str) -> dict[str, object]:
+    user = (sender * 7919 + number) % USERS
+    return {
+        "type": "track",
+        "messageId": f"s{sender}-{number}",
+        "userId": f"user-{user}",
+        "event": EVENT_NAMES[number % len(EVENT_NAMES)],
+        "timestamp": at,
+        "properties": {"report": "mrr", "rows": number % 500, "filter": "last 30 days"},
+        "context": {
+            "ip": "203.0.113.7",
+            "library": {"name": "analytics-python", "version": "2.3.4"},
+            "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0",
+            "page": {"path": "/reports/mrr", "url": "https://app.example.com/reports/mrr"},
+        },
+    }
+
+
+def _post(connection: http.client.HTTPConnection, key: str, body: bytes) -> int:
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    connection.request(
+        "POST", "/v1/batch", body, {"Authorization": auth, "Content-Type": "application/json"}
+    )
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def _send_identities(port: int, key: str) -> None:
+    """Identify every user and put them in accounts, as a real source would before tracking."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    messages = []
+    for user in range(USERS):
+        messages.append(
+            {
+                "type": "identify",
+                "messageId": f"i{user}",
+                "userId": f"user-{user}",
+                "traits": {"email": f"user{user}@example.com", "name": f"User {user}"},
+            }
+        )
+        messages.append(
+            {
+                "type": "group",
+                "messageId": f"g{user}",
+                "userId": f"user-{user}",
+                "groupId": f"acct-{user % ACCOUNTS}",
+                "traits": {"name": f"Account {user % ACCOUNTS}"},
+            }
+        )
+    for start in range(0, len(messages), 100):
+        status = _post(connection, key, orjson.dumps({"batch": messages[start : start + 100]}))
+        assert status == 200, status
+
+
+def _sender(sender: int, port: int, key: str, seconds: float, size: int, out: object) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    latencies: list[float] = []
+    events = failures = number = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        body = orjson.dumps({"batch": [_track(sender, number + n, at) for n in range(size)]})
+        number += size
+        started = time.perf_counter()
+        status = _post(connection, key, body)
+        latencies.append(time.perf_counter() - started)
+        if status == 200:
+            events += size
+        else:
+            failures += 1
+    out.put((events, failures, latencies, len(body)))  # type: ignore[attr-defined]
+
+
+def _run_senders(port: int, key: str, args: argparse.Namespace) -> dict[str, object]:
+    queue: multiprocessing.Queue[tuple[int, int, list[float], int]] = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(
+            target=_sender, args=(n, port, key, args.seconds, args.batch, queue)
+        )
+        for n in range(args.senders)
+    ]
+    started = time.monotonic()
+    for process in processes:
+        process.start()
+    collected = [queue.get(timeout=args.seconds + 120) for _ in processes]
+    elapsed = time.monotonic() - started
+    for process in processes:
+        process.join(timeout=30)
+    latencies = sorted(latency for result in collected for latency in result[2])
+    return {
+        "events": sum(result[0] for result in collected),
+        "failures": sum(result[1] for result in collected),
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "body_bytes": collected[0][3],
+    }
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of the server and its worker processes, summed."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    total = 0
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def _report(args: argparse.Namespace, results: dict[str, object], rss: float) -> None:
+    latencies: list[float] = results["latencies"]  # type: ignore[assignment]
+    events: int = results["events"]  # type: ignore[assignment]
+    elapsed: float = results["elapsed"]  # type: ignore[assignment]
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"database          {database}, {args.workers} uvicorn worker(s), {args.senders} senders")
+    print(f"batch             {args.batch} events, {results['body_bytes']:,} bytes")
+    print(f"events accepted   {events:,} in {elapsed:.1f} s ({results['failures']} failed batches)")
+    print(f"events/s          {events / elapsed:,.0f}")
+    if latencies:
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        print(f"batch latency     p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"server peak RSS   {rss:.0f} MB (VmHWM, all server processes)")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+if __name__ == "__main__":
+    main()

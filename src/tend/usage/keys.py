@@ -1,0 +1,98 @@
+"""Sources and their write keys: created, looked up by SHA-256 digest, revoked. Only the digest
+and a short prefix of a key are stored; the key itself is shown once, at creation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from tend.usage.models import Source, WriteKey
+
+KEY_PREFIX = "wk_"
+PREFIX_LENGTH = 12
+SOURCE_KINDS = ("segment", "posthog", "webhook")
+
+
+class WriteKeyNotFound(LookupError):
+    """A write key or source that cannot be found or is ambiguous."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedKey:
+    """What a request learns from a valid write key."""
+
+    key_id: int
+    source_id: int
+    source_slug: str
+    last_used_at: datetime | None
+
+
+def digest_of(key: str) -> str:
+    """The SHA-256 hex digest under which a write key is stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_source(name: str, kind: str = "segment", slug: str | None = None) -> Source:
+    """A new named source; its slug (stored on each event) comes from the name unless given."""
+    if kind not in SOURCE_KINDS:
+        raise ValueError(f"Unknown source kind {kind!r}; choose from {', '.join(SOURCE_KINDS)}.")
+    source_slug = slug or slugify(name)[:60] or "source"
+    if Source.objects.filter(slug=source_slug).exists():
+        raise ValueError(f"A source with slug {source_slug!r} already exists.")
+    return Source.objects.create(name=name, slug=source_slug, kind=kind)
+
+
+def create_write_key(source: Source) -> tuple[WriteKey, str]:
+    """A new write key for `source`; returns the row and the key, which is not stored."""
+    key = KEY_PREFIX + secrets.token_urlsafe(30)
+    row = WriteKey.objects.create(source=source, prefix=key[:PREFIX_LENGTH], digest=digest_of(key))
+    return row, key
+
+
+@transaction.atomic
+def create_source_with_key(name: str, kind: str = "segment") -> tuple[Source, str]:
+    """A source and its first write key, in one transaction."""
+    source = create_source(name, kind)
+    _, key = create_write_key(source)
+    return source, key
+
+
+def revoke_write_key(prefix: str) -> WriteKey:
+    """Revoke the one active key whose prefix (or full text) is given; refuses ambiguity."""
+    candidates = list(
+        WriteKey.objects.filter(revoked_at__isnull=True, prefix=prefix[:PREFIX_LENGTH])
+    )
+    if len(prefix) > PREFIX_LENGTH:
+        candidates = [key for key in candidates if key.digest == digest_of(prefix)]
+    if not candidates:
+        raise WriteKeyNotFound(f"No active write key starts with {prefix!r}.")
+    if len(candidates) > 1:
+        raise WriteKeyNotFound(
+            f"{len(candidates)} active keys start with {prefix!r}; give the full key."
+        )
+    key = candidates[0]
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    return key
+
+
+def authenticate(key: str) -> AuthenticatedKey | None:
+    """The active key matching `key`, with its source; None when unknown or revoked."""
+    if not key:
+        return None
+    row = (
+        WriteKey.objects.filter(digest=digest_of(key), revoked_at__isnull=True)
+        .values_list("id", "source_id", "source__slug", "last_used_at")
+        .first()
+    )
+    if row is None:
+        return None
+    return AuthenticatedKey(
+        key_id=row[0], source_id=row[1], source_slug=row[2], last_used_at=row[3]
+    )
