@@ -101,9 +101,7 @@ class ReferenceResolver:
                 "subscription": Subscription,
             }
             manager: Any = models[kind]._default_manager
-            pairs = manager.filter(external_id__in=ids).values_list(
-                "external_id", "pk"
-            )
+            pairs = manager.filter(external_id__in=ids).values_list("external_id", "pk")
             return {external_id: _Found(pk) for external_id, pk in pairs}
         if kind == "team":
             users = User.objects.filter(Q(username__in=ids) | Q(email__in=ids))
