@@ -29,7 +29,10 @@ EVENT_COLUMNS = (
 def format_db_time(moment: datetime) -> Any:
     """A time as the ORM itself would send it to the current database (so raw inserts and ORM
     lookups compare alike: on SQLite, UTC text without a zone and without zero microseconds)."""
-    return connection.ops.adapt_datetimefield_value(moment.astimezone(UTC))
+    utc = moment.astimezone(UTC)
+    if connection.vendor == "sqlite":
+        return str(utc.replace(tzinfo=None))  # exactly what Django's SQLite backend stores
+    return connection.ops.adapt_datetimefield_value(utc)
 
 
 def insert_event_rows(rows: Iterable[Sequence[Any]], batch_size: int = 20_000) -> int:
