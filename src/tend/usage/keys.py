@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,10 @@ from django.utils.text import slugify
 
 from tend.usage.models import Source, WriteKey
 
+KEY_CACHE_SECONDS = 5.0
+"""How long a process trusts a key it has just checked. Revoking in this process takes effect
+at once; other server processes refuse a revoked key within this many seconds."""
+KEY_CACHE_SIZE = 1024
 KEY_PREFIX = "wk_"
 PREFIX_LENGTH = 12
 SOURCE_KINDS = ("segment", "posthog", "webhook")
@@ -79,15 +84,36 @@ def revoke_write_key(prefix: str) -> WriteKey:
     key = candidates[0]
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
+    _recently_checked.pop(key.digest, None)
     return key
 
 
+_recently_checked: dict[str, tuple[float, AuthenticatedKey]] = {}
+
+
 def authenticate(key: str) -> AuthenticatedKey | None:
-    """The active key matching `key`, with its source; None when unknown or revoked."""
+    """The active key matching `key`, with its source; None when unknown or revoked. A key
+    checked in the last KEY_CACHE_SECONDS is trusted without a query (the hot path)."""
     if not key:
         return None
+    digest = digest_of(key)
+    now = time.monotonic()
+    cached = _recently_checked.get(digest)
+    if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
+        return cached[1]
+    found = _lookup(digest)
+    if found is None:
+        _recently_checked.pop(digest, None)
+    else:
+        if len(_recently_checked) >= KEY_CACHE_SIZE:
+            _recently_checked.clear()
+        _recently_checked[digest] = (now, found)
+    return found
+
+
+def _lookup(digest: str) -> AuthenticatedKey | None:
     row = (
-        WriteKey.objects.filter(digest=digest_of(key), revoked_at__isnull=True)
+        WriteKey.objects.filter(digest=digest, revoked_at__isnull=True)
         .values_list("id", "source_id", "source__slug", "last_used_at")
         .first()
     )
