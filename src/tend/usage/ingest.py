@@ -3,11 +3,14 @@ identity, keeps the rejected messages; the caller acknowledges only after it ret
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from tend.customers.identity import resolve_messages
 from tend.usage.actions import EVENT_COLUMNS, format_db_time
@@ -18,6 +21,9 @@ from tend.usage.segment_spec import Message, Rejection
 LOCK_WAIT_MILLISECONDS = 3000
 """How long a batch waits for a locked database before the client is told to retry (503)."""
 KEY_USE_GRANULARITY = timedelta(minutes=1)
+_SQLITE_WRITER = threading.Lock()
+"""SQLite has one writer at a time; queueing this process's writers here avoids SQLite's
+sleeping busy handler, which adds up to 100 ms of latency per collision."""
 
 
 @dataclass(slots=True)
@@ -42,7 +48,7 @@ def ingest(
     if not messages and not rejections:
         return result
     _limit_lock_wait()
-    with transaction.atomic():
+    with _one_writer(), transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = {LOCK_WAIT_MILLISECONDS}")
@@ -56,6 +62,20 @@ def ingest(
         if key.last_used_at is None or received_at - key.last_used_at >= KEY_USE_GRANULARITY:
             WriteKey.objects.filter(pk=key.key_id).update(last_used_at=received_at)
     return result
+
+
+@contextmanager
+def _one_writer() -> Iterator[None]:
+    """On SQLite, take this process's writer turn, or fail like a locked database (503)."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    if not _SQLITE_WRITER.acquire(timeout=LOCK_WAIT_MILLISECONDS / 1000):
+        raise OperationalError("database is locked (waited for this process's writers)")
+    try:
+        yield
+    finally:
+        _SQLITE_WRITER.release()
 
 
 def _limit_lock_wait() -> None:
