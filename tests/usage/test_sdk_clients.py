@@ -22,6 +22,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WHEN = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _close_client_connections() -> Iterator[None]:
+    """The SDKs keep module-level HTTP sessions alive; close them so no live-server thread is
+    left waiting on a kept-alive connection when the test run exits."""
+    yield
+    import posthog.request
+    import rudderstack.analytics.request
+    import segment.analytics.request
+
+    for module in (segment.analytics.request, rudderstack.analytics.request, posthog.request):
+        module._session.close()
+
+
 @pytest.fixture
 def source_key(transactional_db: None) -> Iterator[tuple[Source, str]]:
     yield create_source_with_key("SDK app")
