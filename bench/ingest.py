@@ -34,6 +34,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="Events per batch.")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes.")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default SQLite).")
+    parser.add_argument(
+        "--rollup",
+        action="store_true",
+        help="Also run the usage rollup in a loop during the load; report its rate and lag.",
+    )
     args = parser.parse_args()
     if not 0 < args.seconds <= 300 or not 0 < args.senders <= 64:
         parser.error("keep --seconds within 300 and --senders within 64")
@@ -59,12 +64,16 @@ def main() -> None:
         try:
             _wait_until_listening(port)
             _send_identities(port, key)
+            roller = _start_rollup_loop(env, args.seconds) if args.rollup else None
             results = _run_senders(port, key, args)
             rss = _peak_rss_mb(server.pid)
+            rollup_lines = _finish_rollup_loop(roller)
         finally:
             server.terminate()
             server.wait(timeout=30)
     _report(args, results, rss)
+    for line in rollup_lines:
+        print(line)
 
 
 CREATE_KEY = """
@@ -79,6 +88,47 @@ import uvicorn
 uvicorn.run("tend.config.asgi:application", host="127.0.0.1", port={0}, workers={1},
             lifespan="off", log_level="warning", access_log=False)
 """
+
+
+ROLLUP_LOOP = """
+import time, django
+django.setup()
+from tend.usage.rollups import run_rollup
+end = time.monotonic() + {0}
+events = 0
+busy = 0.0
+lags = []
+while time.monotonic() < end:
+    report = run_rollup()
+    events += report.events_read
+    busy += report.seconds
+    lag = report.lag()
+    if lag is not None:
+        lags.append(lag.total_seconds())
+    time.sleep(0.5)
+rate = events / busy if busy else 0.0
+worst = max(lags) if lags else float("nan")
+last = lags[-1] if lags else float("nan")
+print(f"rollup            {{events:,}} events rolled up at {{rate:,.0f}} events/s of rollup time")
+print(f"rollup lag        max {{worst:.1f}} s, at the end {{last:.1f}} s")
+"""
+
+
+def _start_rollup_loop(env: dict[str, str], seconds: float) -> subprocess.Popen[str]:
+    """The rollup job in its own process, as the worker runs it, for the length of the load."""
+    return subprocess.Popen(
+        [sys.executable, "-c", ROLLUP_LOOP.format(seconds)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish_rollup_loop(roller: subprocess.Popen[str] | None) -> list[str]:
+    if roller is None:
+        return []
+    output, _ = roller.communicate(timeout=300)
+    return output.strip().splitlines()
 
 
 def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
