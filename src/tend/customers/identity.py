@@ -88,7 +88,8 @@ def link_anonymous_id(anonymous_id: str, contact: Contact) -> bool:
     )
     if not created or anonymous_id == contact.external_id:
         return False
-    earlier = Event.objects.filter(anonymous_id=anonymous_id, user_id="")
+    # The repeated "not empty" condition lets SQLite use the partial index on anonymous ids.
+    earlier = Event.objects.filter(anonymous_id=anonymous_id, user_id="").exclude(anonymous_id="")
     ids = list(earlier.order_by("-timestamp").values_list("id", flat=True)[:REATTRIBUTE_LIMIT])
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]

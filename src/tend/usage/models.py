@@ -39,7 +39,14 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "message_id"], name="event_unique_message")
         ]
-        indexes = [models.Index(fields=["account", "timestamp"], name="event_account_time")]
+        indexes = [
+            models.Index(fields=["account", "timestamp"], name="event_account_time"),
+            models.Index(
+                fields=["anonymous_id"],
+                name="event_anonymous_id",
+                condition=~models.Q(anonymous_id=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.name} {self.user_id}"
