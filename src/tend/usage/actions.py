@@ -3,7 +3,7 @@ clients and importers may retry freely."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,14 @@ EVENT_COLUMNS = (
     "properties",
     "context",
 )
+
+
+def db_time_formatter() -> Callable[[datetime], Any]:
+    """`format_db_time` for the current database, resolved once for a whole batch of rows."""
+    if connection.vendor == "sqlite":
+        return lambda moment: str(moment.astimezone(UTC).replace(tzinfo=None))
+    adapt = connection.ops.adapt_datetimefield_value
+    return lambda moment: adapt(moment.astimezone(UTC))
 
 
 def format_db_time(moment: datetime) -> Any:

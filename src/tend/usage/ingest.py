@@ -13,7 +13,7 @@ import orjson
 from django.db import OperationalError, connection, transaction
 
 from tend.customers.identity import resolve_messages
-from tend.usage.actions import EVENT_COLUMNS, format_db_time
+from tend.usage.actions import EVENT_COLUMNS, db_time_formatter
 from tend.usage.keys import AuthenticatedKey
 from tend.usage.models import Event, RejectedMessage, WriteKey
 from tend.usage.segment_spec import Message, Rejection
@@ -109,7 +109,8 @@ def _insert_events(source: str, messages: list[Message], received_at: datetime) 
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(column) for column in EVENT_COLUMNS)
     placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
-    received = format_db_time(received_at)
+    db_time = db_time_formatter()
+    received = db_time(received_at)
     dumps = orjson.dumps
     rows = [
         (
@@ -120,7 +121,7 @@ def _insert_events(source: str, messages: list[Message], received_at: datetime) 
             message.user_id,
             message.anonymous_id,
             message.account_id,
-            format_db_time(message.timestamp),
+            db_time(message.timestamp),
             received,
             dumps(message.properties).decode(),
             dumps(message.context).decode(),
