@@ -1,4 +1,4 @@
-"""Writes of plans, subscriptions, their items, invoices, and the billing side of accounts.
+"""Writes of plans, subscriptions, their items and invoices.
 
 Every upsert takes plain typed values (not a billing provider's payload), so the Stripe webhook,
 the bulk importer and the REST API share them. Upserts that carry `source_updated_at` refuse
@@ -53,69 +53,15 @@ def insert_invoices(invoices: Sequence[Invoice]) -> list[Invoice]:
     return bulk_insert(invoices)
 
 
-# -- accounts seen from billing ------------------------------------------------------------------
+# -- accounts ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BillingCustomer:
-    """A billing provider's customer; blank fields leave the account's values alone. A blank
-    `external_id` keeps the account's own id (a new account is keyed on the customer id)."""
-
-    customer_id: str
-    external_id: str = ""
-    name: str = ""
-    domain: str = ""
-    country: str = ""
-
-
-def account_for_customer(customer_id: str) -> Account:
-    """The account billed as `customer_id`; a placeholder named after it when none is known yet
-    (a subscription or invoice can arrive before its customer)."""
+def move_billing_records(from_account: Account, to_account: Account) -> None:
+    """Give `from_account`'s subscriptions and invoices to `to_account` (merging a placeholder
+    account made for an unknown billing customer into the real one)."""
     with transaction.atomic():
-        account = Account.objects.filter(stripe_customer_id=customer_id).first()
-        if account is not None:
-            return account
-        account, _ = Account.objects.get_or_create(
-            external_id=customer_id,
-            defaults={"name": customer_id, "stripe_customer_id": customer_id},
-        )
-        if account.stripe_customer_id != customer_id:
-            account.stripe_customer_id = customer_id
-            account.save(update_fields=["stripe_customer_id", "updated_at"])
-        return account
-
-
-def upsert_billing_customer(customer: BillingCustomer) -> Account:
-    """Create or update the account behind a billing customer. A placeholder made earlier is
-    renamed to the real external id, or folded into the account that already holds that id."""
-    with transaction.atomic():
-        by_customer = Account.objects.filter(stripe_customer_id=customer.customer_id).first()
-        by_external = (
-            Account.objects.filter(external_id=customer.external_id).first()
-            if customer.external_id
-            else None
-        )
-        if by_customer and by_external and by_customer.pk != by_external.pk:
-            account = _fold_placeholder(by_customer, into=by_external)
-        else:
-            account = by_customer or by_external or Account(external_id=customer.customer_id)
-        if customer.external_id:
-            account.external_id = customer.external_id
-        account.stripe_customer_id = customer.customer_id
-        if customer.name or account.name in ("", customer.customer_id):
-            account.name = customer.name or customer.customer_id
-        account.domain = customer.domain or account.domain
-        account.country = customer.country or account.country
-        account.save()
-        return account
-
-
-def _fold_placeholder(placeholder: Account, *, into: Account) -> Account:
-    """Move a placeholder's subscriptions and invoices to the real account, then drop it."""
-    Subscription.objects.filter(account=placeholder).update(account=into)
-    Invoice.objects.filter(account=placeholder).update(account=into)
-    placeholder.delete()
-    return into
+        Subscription.objects.filter(account=from_account).update(account=to_account)
+        Invoice.objects.filter(account=from_account).update(account=to_account)
 
 
 # -- plans ---------------------------------------------------------------------------------------

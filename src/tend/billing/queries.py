@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -321,3 +323,21 @@ def invoices_for_account(account: Account, at: datetime | None = None) -> list[I
     now = _now(at)
     invoices = Invoice.objects.filter(account=account).order_by("-issued_at", "-pk")
     return [InvoiceRow(invoice, days_late(invoice, now)) for invoice in invoices]
+
+
+def accounts_with_live_subscription(account_ids: Iterable[int]) -> set[int]:
+    """Which of these accounts pay now (an active or past-due subscription); one raw query,
+    as the event API asks this for every batch."""
+    wanted = list(set(account_ids))
+    if not wanted:
+        return set()
+    table = connection.ops.quote_name(Subscription._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(wanted))
+    live = [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT account_id FROM {table} "
+            f"WHERE status IN (%s, %s) AND account_id IN ({placeholders})",
+            [*live, *wanted],
+        )
+        return {row[0] for row in cursor.fetchall()}

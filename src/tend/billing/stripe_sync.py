@@ -14,16 +14,13 @@ from typing import Any, overload
 from django.db import transaction
 
 from tend.billing.actions import (
-    BillingCustomer,
     InvoiceData,
     ItemData,
     PlanData,
     SubscriptionData,
-    account_for_customer,
     close_stripe_event,
     open_stripe_event,
     sync_subscription_items,
-    upsert_billing_customer,
     upsert_invoice,
     upsert_plan,
     upsert_subscription,
@@ -35,6 +32,7 @@ from tend.billing.models import (
     Subscription,
     SubscriptionStatus,
 )
+from tend.customers.actions import BillingCustomer, account_for_customer, upsert_billing_customer
 
 logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -53,3 +54,61 @@ def change_stage(account: Account, to_stage: str, reason: str, by: User | None) 
         account.save(update_fields=["lifecycle_stage", "updated_at"])
         audit(by, "account.stage_changed", account, {"to": to_stage, "reason": reason})
         return change
+
+
+@dataclass(frozen=True)
+class BillingCustomer:
+    """A billing provider's customer; blank fields leave the account's values alone. A blank
+    `external_id` keeps the account's own id (a new account is keyed on the customer id)."""
+
+    customer_id: str
+    external_id: str = ""
+    name: str = ""
+    domain: str = ""
+    country: str = ""
+
+
+def account_for_customer(customer_id: str) -> Account:
+    """The account billed as `customer_id`; a placeholder named after it when none is known yet
+    (a subscription or invoice can arrive before its customer)."""
+    with transaction.atomic():
+        account = Account.objects.filter(stripe_customer_id=customer_id).first()
+        if account is not None:
+            return account
+        account, _ = Account.objects.get_or_create(
+            external_id=customer_id,
+            defaults={"name": customer_id, "stripe_customer_id": customer_id},
+        )
+        if account.stripe_customer_id != customer_id:
+            account.stripe_customer_id = customer_id
+            account.save(update_fields=["stripe_customer_id", "updated_at"])
+        return account
+
+
+def upsert_billing_customer(customer: BillingCustomer) -> Account:
+    """Create or update the account behind a billing customer. A placeholder made earlier is
+    renamed to the real external id, or folded into the account that already holds that id."""
+    from tend.billing.actions import move_billing_records
+
+    with transaction.atomic():
+        by_customer = Account.objects.filter(stripe_customer_id=customer.customer_id).first()
+        by_external = (
+            Account.objects.filter(external_id=customer.external_id).first()
+            if customer.external_id
+            else None
+        )
+        if by_customer and by_external and by_customer.pk != by_external.pk:
+            move_billing_records(by_customer, by_external)
+            by_customer.delete()
+            account = by_external
+        else:
+            account = by_customer or by_external or Account(external_id=customer.customer_id)
+        if customer.external_id:
+            account.external_id = customer.external_id
+        account.stripe_customer_id = customer.customer_id
+        if customer.name or account.name in ("", customer.customer_id):
+            account.name = customer.name or customer.customer_id
+        account.domain = customer.domain or account.domain
+        account.country = customer.country or account.country
+        account.save()
+        return account

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from tend.billing.queries import accounts_with_live_subscription
 from tend.customers.models import Account, Contact, ContactIdentity, LifecycleGroup
 from tend.usage.actions import format_db_time
 from tend.usage.models import Event
@@ -120,21 +121,6 @@ def attribute(messages: list[Message]) -> None:
     }
     _fill_accounts_from_groups(messages, {key: row[2] for key, row in contacts.items()})
     _update_contacts(messages, contacts)
-
-
-def accounts_with_live_subscription(account_ids: Iterable[int]) -> set[int]:
-    """Which of these accounts pay now (an active or past-due subscription)."""
-    from tend.billing.models import Subscription, SubscriptionStatus
-
-    wanted = set(account_ids)
-    if not wanted:
-        return set()
-    live = (SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PAST_DUE.value)
-    return {
-        row[0]
-        for row in _select_in(Subscription, "account_id, status", "account_id", wanted)
-        if row[1] in live
-    }
 
 
 def _select_in(model: type[Any], columns: str, key: str, values: Iterable[Any]) -> list[Any]:
