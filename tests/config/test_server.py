@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port, server_env
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("serve-data")
     subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"],
-        env=_server_env(path),
+        env=server_env(path),
         check=True,
         timeout=120,
     )
@@ -46,13 +46,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def server(data_dir: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     code = f"from tend.config.server import serve; serve('127.0.0.1', {port})"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-c", code],
-            env=_server_env(data_dir),
+            env=server_env(data_dir),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -75,7 +75,7 @@ def test_serve_answers_http_runs_jobs_and_stops_cleanly(
 
     enqueued = subprocess.run(
         [sys.executable, "-c", ENQUEUE_PING.format(timeout=JOB_SECONDS)],
-        env=_server_env(data_dir),
+        env=server_env(data_dir),
         capture_output=True,
         text=True,
         timeout=JOB_SECONDS + 30,
@@ -104,25 +104,3 @@ def _wait_for_page(process: subprocess.Popen[bytes], url: str, log: Path) -> int
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"server did not answer {url} within {STARTUP_SECONDS}s:\n{log.read_text()}")
-
-
-def _server_env(data_dir: Path) -> dict[str, str]:
-    """The environment of a development install in `data_dir`: SQLite database and job queue."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("TEND_") and name != "DATABASE_URL"
-    }
-    env.update(
-        TEND_ENV="development",
-        TEND_DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="tend.config.django_settings",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

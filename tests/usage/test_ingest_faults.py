@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import os
 import signal
 import socket
 import sqlite3
@@ -24,6 +23,7 @@ from django.db import connection
 
 from tend.usage.ingest import LOCK_WAIT_MILLISECONDS
 from tend.usage.keys import create_source_with_key
+from tests.servers import free_port, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +78,7 @@ def sqlite_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ingest-faults")
     subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"],
-        env=_env(path, None),
+        env=server_env(path, None),
         check=True,
         timeout=120,
     )
@@ -93,7 +93,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/"
             f"{settings['NAME']}"
         )
-        yield Store(env=_env(tmp_path, url), sqlite_path=None)
+        yield Store(env=server_env(tmp_path, url), sqlite_path=None)
         with connection.cursor() as cursor:  # sessions of killed servers may linger
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -106,7 +106,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         db.execute("DELETE FROM usage_event")
         db.execute("DELETE FROM usage_writekey")
         db.execute("DELETE FROM usage_source")
-    yield Store(env=_env(data_dir, None), sqlite_path=path)
+    yield Store(env=server_env(data_dir, None), sqlite_path=path)
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ class Sender:
 def test_sigkill_mid_stream_loses_no_acknowledged_message(
     store: Store, write_key: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     sender = Sender(port, write_key)
     stop = threading.Event()
     attempted: list[int] = []
@@ -230,7 +230,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_message(
 def test_locked_database_answers_503_and_retries_land_everything(
     store: Store, write_key: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     sender = Sender(port, write_key)
     batches = 40
     with _server(store, port, tmp_path / "server.log"):
@@ -285,26 +285,3 @@ def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path
         except OSError:
             time.sleep(0.1)
     pytest.fail(f"server did not listen within {STARTUP_SECONDS}s:\n{log.read_text()}")
-
-
-def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("TEND_") and name != "DATABASE_URL"
-    }
-    env.update(
-        TEND_ENV="development",
-        TEND_DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="tend.config.django_settings",
-        PYTHONUNBUFFERED="1",
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
