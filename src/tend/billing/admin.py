@@ -13,6 +13,12 @@ class SubscriptionItemInline(admin.TabularInline):
     extra = 0
 
 
+@admin.register(SubscriptionItem)
+class SubscriptionItemAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "subscription", "plan", "quantity", "started_at", "ended_at")
+    raw_id_fields = ("subscription",)
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ("external_id", "account", "status", "started_at", "ended_at")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from tend.core.models import AuditEntry, Note, User
+from tend.core.models import ApiToken, AuditEntry, Note, User
 
 
 @admin.register(User)
@@ -22,3 +22,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ("at", "actor", "action", "object_type", "object_id")
     list_filter = ("action", "object_type")
     readonly_fields = ("at", "actor", "action", "object_type", "object_id", "changes")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "prefix", "user", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "digest")

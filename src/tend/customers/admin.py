@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tend.customers.models import Account, Contact, Segment, StageChange
+from tend.customers.models import Account, Contact, ContactIdentity, Segment, StageChange
 
 
 @admin.register(Account)
@@ -30,3 +30,9 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_display = ("account", "from_stage", "to_stage", "changed_at")
     list_filter = ("to_stage",)
     raw_id_fields = ("account",)
+
+
+@admin.register(ContactIdentity)
+class ContactIdentityAdmin(admin.ModelAdmin):
+    list_display = ("anonymous_id", "contact", "created_at")
+    raw_id_fields = ("contact",)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tend.usage.models import Event
+from tend.usage.models import Event, RejectedMessage, Source, UsageRollup, Watermark, WriteKey
 
 
 @admin.register(Event)
@@ -10,3 +10,33 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ("user_id", "message_id", "name")
     raw_id_fields = ("account",)
     show_full_result_count = False
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "kind", "created_at")
+
+
+@admin.register(WriteKey)
+class WriteKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "source", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "digest")
+
+
+@admin.register(RejectedMessage)
+class RejectedMessageAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "source", "endpoint", "message_id", "code")
+    list_filter = ("code", "endpoint")
+    search_fields = ("message_id",)
+
+
+@admin.register(UsageRollup)
+class UsageRollupAdmin(admin.ModelAdmin):
+    list_display = ("day", "account", "user_id", "event_name", "events", "sessions")
+    raw_id_fields = ("account",)
+    show_full_result_count = False
+
+
+@admin.register(Watermark)
+class WatermarkAdmin(admin.ModelAdmin):
+    list_display = ("name", "position", "updated_at")
