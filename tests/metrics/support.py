@@ -55,7 +55,7 @@ def rows(table: pa.Table, **match: Any) -> list[dict[str, Any]]:
 
 def movement(report: dict[str, pa.Table], account: Account, month: date) -> dict[str, Any]:
     """One account's movement row for a month, amounts as Decimal."""
-    (row,) = rows(report["movements"], account_id=account.pk, month=month)
+    (row,) = rows(report["movements"], account=account.external_id, month=month)
     return row
 
 

@@ -86,7 +86,7 @@ def test_cancelled_subscription_without_ended_at_stops_at_its_cancellation() -> 
     report = revenue_report(JAN, FEB)
     only(movement(report, dated, JAN), new="300")
     only(movement(report, dated, FEB), churn="300")
-    assert not rows(report["mrr"], account_id=undated.pk)
+    assert not rows(report["mrr"], account=undated.external_id)
 
 
 def test_mid_month_upgrade_is_expansion_never_churn_plus_new() -> None:

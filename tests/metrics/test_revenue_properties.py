@@ -11,14 +11,9 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tend.metrics.compute import revenue_tables_report
+from tend.metrics.compute import revenue_inputs_report
+from tend.metrics.inputs import SCHEMAS, duckdb_inputs
 from tend.metrics.revenue import MONTHLY_FACTOR, add_months
-from tend.metrics.tables import (
-    ACCOUNTS_SCHEMA,
-    ITEMS_SCHEMA,
-    SUBSCRIPTIONS_SCHEMA,
-    revenue_tables,
-)
 from tests.metrics.support import MOVEMENTS, at
 
 ORIGIN = at(2025, 11, 1)
@@ -42,7 +37,7 @@ items = st.fixed_dictionaries(
 )
 subscriptions = st.fixed_dictionaries(
     {
-        "account_id": st.integers(1, 5),
+        "account": st.sampled_from(["a1", "a2", "a3", "a4", "a5"]),
         "currency": st.sampled_from(["USD", "EUR"]),
         "started_at": instants,
         "trial_days": st.one_of(st.none(), st.none(), st.integers(1, 40)),
@@ -52,7 +47,7 @@ subscriptions = st.fixed_dictionaries(
 )
 
 
-def _tables(histories: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table, pa.Table]:
+def _tables(histories: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
     """Arrow tables for the pipeline: items start at or after their subscription."""
     subs: list[dict[str, Any]] = []
     terms: list[dict[str, Any]] = []
@@ -60,8 +55,8 @@ def _tables(histories: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table, pa.Tab
         trial, length = h["trial_days"], h["length"]
         subs.append(
             {
-                "subscription_id": sub_id,
-                "account_id": h["account_id"],
+                "subscription": f"s{sub_id}",
+                "account": h["account"],
                 "status": "active",
                 "currency": h["currency"],
                 "started_at": h["started_at"],
@@ -75,26 +70,24 @@ def _tables(histories: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table, pa.Tab
             terms.append(
                 {
                     **{k: v for k, v in item.items() if k not in ("offset", "length")},
-                    "item_id": len(terms) + 1,
-                    "subscription_id": sub_id,
+                    "item": f"i{len(terms) + 1}",
+                    "subscription": f"s{sub_id}",
                     "started_at": start,
                     "ended_at": end,
                 }
             )
-    accounts = [{"account_id": a, "external_id": f"a{a}"} for a in range(1, 6)]
     return (
-        pa.Table.from_pylist(accounts, schema=ACCOUNTS_SCHEMA),
-        pa.Table.from_pylist(subs, schema=SUBSCRIPTIONS_SCHEMA),
-        pa.Table.from_pylist(terms, schema=ITEMS_SCHEMA),
+        pa.Table.from_pylist(subs, schema=SCHEMAS["subscriptions"]),
+        pa.Table.from_pylist(terms, schema=SCHEMAS["subscription_items"]),
     )
 
 
-def _expected_mrr(subs: pa.Table, terms: pa.Table) -> dict[tuple[int, str, date], Decimal]:
+def _expected_mrr(subs: pa.Table, terms: pa.Table) -> dict[tuple[str, str, date], Decimal]:
     """MRR per account, currency and month end, computed item by item in plain Python."""
-    by_id = {s["subscription_id"]: s for s in subs.to_pylist()}
-    totals: dict[tuple[int, str, date], Decimal] = defaultdict(Decimal)
+    by_id = {s["subscription"]: s for s in subs.to_pylist()}
+    totals: dict[tuple[str, str, date], Decimal] = defaultdict(Decimal)
     for item in terms.to_pylist():
-        sub = by_id[item["subscription_id"]]
+        sub = by_id[item["subscription"]]
         numerator, denominator = MONTHLY_FACTOR[item["interval"]]
         gross = item["unit_amount"] * item["quantity"] * (100 - item["discount_percent"])
         amount = gross * numerator / (100 * denominator * item["interval_count"])
@@ -105,7 +98,7 @@ def _expected_mrr(subs: pa.Table, terms: pa.Table) -> dict[tuple[int, str, date]
         while month <= LAST:
             instant = datetime.combine(add_months(month, 1), datetime.min.time(), ORIGIN.tzinfo)
             if start <= instant and all(instant < e for e in ends):
-                totals[(sub["account_id"], sub["currency"], month)] += amount
+                totals[(sub["account"], sub["currency"], month)] += amount
             month = add_months(month, 1)
     return totals
 
@@ -115,17 +108,18 @@ def _expected_mrr(subs: pa.Table, terms: pa.Table) -> dict[tuple[int, str, date]
 def test_movements_reconcile_and_rates_stay_in_bounds(histories: list[dict[str, Any]]) -> None:
     """Every account-month and every portfolio month reconciles exactly; MRR matches a plain
     Python recomputation; NRR >= GRR; GRR, churn rates in [0, 1]."""
-    accounts, subs, terms = _tables(histories)
-    report = revenue_tables_report(revenue_tables(accounts, subs, terms), FIRST, LAST)
+    subs, terms = _tables(histories)
+    inputs = duckdb_inputs({"subscriptions": subs, "subscription_items": terms})
+    report = revenue_inputs_report(inputs, FIRST, LAST)
     expected = _expected_mrr(subs, terms)
 
     totals: dict[tuple[str, date], dict[str, Decimal]] = defaultdict(
         lambda: dict.fromkeys(MONEY_COLUMNS, Decimal(0))
     )
     for row in report["movements"].to_pylist():
-        key = (row["account_id"], row["currency"], row["month"])
+        key = (row["account"], row["currency"], row["month"])
         assert row["mrr_end"] == expected.get(key, 0), row
-        previous = (row["account_id"], row["currency"], add_months(row["month"], -1))
+        previous = (row["account"], row["currency"], add_months(row["month"], -1))
         assert row["mrr_start"] == expected.get(previous, 0), row
         m = row
         assert m["mrr_end"] == (

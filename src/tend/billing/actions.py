@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tend.billing.models import (
+    ExchangeRate,
     Invoice,
     InvoiceStatus,
     Plan,
@@ -54,6 +55,21 @@ def insert_invoices(invoices: Sequence[Invoice]) -> list[Invoice]:
 
 
 # -- accounts ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_exchange_rate(currency: str, to_currency: str, valid_from: date, rate: Decimal) -> None:
+    """Record (or correct) the rate of a currency pair from a day on."""
+    if rate <= 0:
+        raise ValueError(f"an exchange rate must be positive, got {rate}")
+    if currency == to_currency:
+        raise ValueError(f"a rate converts between two currencies, got {currency} twice")
+    ExchangeRate.objects.update_or_create(
+        currency=currency.upper(),
+        to_currency=to_currency.upper(),
+        valid_from=valid_from,
+        defaults={"rate": rate},
+    )
 
 
 def move_billing_records(from_account: Account, to_account: Account) -> None:

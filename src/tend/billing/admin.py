@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from tend.billing.models import Invoice, Plan, StripeEvent, Subscription, SubscriptionItem
+from tend.billing.models import (
+    ExchangeRate,
+    Invoice,
+    Plan,
+    StripeEvent,
+    Subscription,
+    SubscriptionItem,
+)
 
 
 @admin.register(Plan)
@@ -51,3 +58,9 @@ class StripeEventAdmin(admin.ModelAdmin):
         "processed_at",
         "error",
     )
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ("currency", "to_currency", "valid_from", "rate")
+    list_filter = ("currency", "to_currency")

@@ -159,3 +159,26 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class ExchangeRate(models.Model):
+    """How many units of `to_currency` one unit of `currency` is worth from `valid_from` on
+    (until the next rate of the pair). Revenue KPIs convert with the rate valid at a period's
+    end."""
+
+    currency = models.CharField(max_length=3)
+    to_currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+
+    class Meta:
+        ordering = ["currency", "to_currency", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "to_currency", "valid_from"], name="exchange_rate_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} {self.to_currency} from {self.valid_from}"

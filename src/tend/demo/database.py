@@ -65,6 +65,8 @@ def _end_ms(company: DemoCompany) -> int:
 
 
 def _write_entities(company: DemoCompany) -> dict[str, Account]:
+    for rate in company.exchange_rates:
+        billing_actions.set_exchange_rate(**rate)
     password_hash = make_password(DEMO_PASSWORD)
     users = {
         row["username"]: core_actions.create_team_member(

@@ -53,6 +53,7 @@ def generate_company(config: DemoConfig, advance: Progress | None = None) -> Dem
     company = DemoCompany(seed=config.seed, start=start, end=end, intensity=config.intensity)
     rng = np.random.default_rng(config.seed)
     _team(company)
+    _exchange_rates(company)
     _plans_and_surveys(company)
     people = People(company, rng, config.seed)
     builder = _AccountBuilder(company, rng, people, config.seed)
@@ -121,6 +122,30 @@ def _team(company: DemoCompany) -> None:
         company.users.append(
             {"username": username, "first_name": first, "last_name": last, "role": "csm"}
         )
+
+
+# Rates to USD at the start of the demo and their monthly drift: deterministic, plausible.
+USD_RATES = {
+    "EUR": (Decimal("1.0800"), Decimal("0.0040")),
+    "GBP": (Decimal("1.2600"), Decimal("-0.0030")),
+}
+
+
+def _exchange_rates(company: DemoCompany) -> None:
+    """One rate per month and currency pair to USD, swinging gently around its start value."""
+    month, index = company.start, 0
+    while month <= company.end:
+        for currency, (start_rate, drift) in USD_RATES.items():
+            swing = drift * Decimal(((index + 3) % 7) - 3)
+            company.exchange_rates.append(
+                {
+                    "currency": currency,
+                    "to_currency": "USD",
+                    "valid_from": month.date(),
+                    "rate": (start_rate + swing).quantize(Decimal("0.0001")),
+                }
+            )
+        month, index = add_months(month, 1), index + 1
 
 
 def _plans_and_surveys(company: DemoCompany) -> None:

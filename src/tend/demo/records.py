@@ -10,6 +10,7 @@ Row = dict[str, Any]
 
 
 ENTITY_TABLES = (
+    "exchange_rates",
     "users",
     "plans",
     "surveys",
@@ -59,6 +60,7 @@ class DemoCompany:
     start: datetime
     end: datetime
     intensity: float = 1.0
+    exchange_rates: list[Row] = field(default_factory=list)
     users: list[Row] = field(default_factory=list)
     plans: list[Row] = field(default_factory=list)
     surveys: list[Row] = field(default_factory=list)

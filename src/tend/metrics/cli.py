@@ -76,11 +76,15 @@ def kpi_command(
     if account is not None:
         if name == "retention":
             raise typer.BadParameter("retention is a portfolio KPI", param_hint="--account")
-        found = Account.objects.filter(external_id=account).values_list("pk", flat=True).first()
+        found = (
+            Account.objects.filter(external_id=account)
+            .values_list("external_id", flat=True)
+            .first()
+        )
         if found is None:
             raise typer.BadParameter(f"no account {account!r}", param_hint="--account")
         rows = report["mrr" if name == "mrr" else "movements"].to_pylist()
-        rows = [row for row in rows if row["account_id"] == found]
+        rows = [row for row in rows if row["account"] == found]
     elif name == "mrr":
         rows = _portfolio_mrr(table)
     else:

@@ -1,4 +1,4 @@
-"""Run the revenue pipeline on the app DB's current contents, on in-memory DuckDB."""
+"""Run the revenue pipeline on the engine's inputs (from the app DB by default)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import date
 
 import pyarrow as pa
 
+from tend.metrics.inputs import Inputs, duckdb_inputs
+from tend.metrics.load import read_subscription_items, read_subscriptions
 from tend.metrics.revenue import (
     add_months,
     first_paid,
@@ -16,19 +18,18 @@ from tend.metrics.revenue import (
     portfolio_movements,
     retention,
 )
-from tend.metrics.tables import RevenueTables, load_revenue_tables
 
 
-def revenue_tables_report(
-    tables: RevenueTables, start_month: date, end_month: date
+def revenue_inputs_report(
+    inputs: Inputs, start_month: date, end_month: date
 ) -> dict[str, pa.Table]:
     """MRR, movements (per account and portfolio) and retention for months start..end inclusive."""
     first = start_month.replace(day=1)
     if first > end_month:
         raise ValueError(f"start month {start_month} is after end month {end_month}")
-    con = tables.con
+    con = inputs.con
     months = month_table(add_months(first, -1), end_month)
-    amounts = item_monthly_amounts(tables.items, tables.subscriptions)
+    amounts = item_monthly_amounts(inputs.subscription_items, inputs.subscriptions)
     # Each stage is stored before the next reads it: Ibis then compiles small queries, not one
     # ever-growing tree (compiling dominates the run time on small data).
     amounts = con.create_table("item_amounts", amounts, overwrite=True)
@@ -37,8 +38,8 @@ def revenue_tables_report(
     movements = con.create_table("movements", movements, overwrite=True)
     in_range = mrr.filter(mrr.month >= first).drop("month_start")
     return {
-        "mrr": con.to_pyarrow(in_range.order_by(["currency", "account_id", "month"])),
-        "movements": con.to_pyarrow(movements.order_by(["currency", "account_id", "month"])),
+        "mrr": con.to_pyarrow(in_range.order_by(["currency", "account", "month"])),
+        "movements": con.to_pyarrow(movements.order_by(["currency", "account", "month"])),
         "portfolio": con.to_pyarrow(portfolio_movements(movements)),
         "retention": con.to_pyarrow(retention(movements)),
     }
@@ -46,4 +47,8 @@ def revenue_tables_report(
 
 def revenue_report(start_month: date, end_month: date) -> dict[str, pa.Table]:
     """Load the app DB's billing tables and report revenue for months start..end inclusive."""
-    return revenue_tables_report(load_revenue_tables(), start_month, end_month)
+    tables = {
+        "subscriptions": read_subscriptions(),
+        "subscription_items": read_subscription_items(),
+    }
+    return revenue_inputs_report(duckdb_inputs(tables), start_month, end_month)

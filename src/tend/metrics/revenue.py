@@ -61,8 +61,8 @@ def item_monthly_amounts(items: ibis.Table, subscriptions: ibis.Table) -> ibis.T
     a trialing subscription without `trial_ends_at` never counts.
     """
     subs = subscriptions.select(
-        "subscription_id",
-        "account_id",
+        "subscription",
+        "account",
         "currency",
         sub_status="status",
         sub_started_at="started_at",
@@ -75,7 +75,7 @@ def item_monthly_amounts(items: ibis.Table, subscriptions: ibis.Table) -> ibis.T
             subscriptions.ended_at,
         ),
     )
-    joined = items.join(subs, "subscription_id")
+    joined = items.join(subs, "subscription")
     numerator = joined.interval.cases(*[(k, n) for k, (n, _) in MONTHLY_FACTOR.items()], else_=0)
     denominator = joined.interval.cases(*[(k, d) for k, (_, d) in MONTHLY_FACTOR.items()], else_=1)
     gross = (
@@ -96,9 +96,9 @@ def item_monthly_amounts(items: ibis.Table, subscriptions: ibis.Table) -> ibis.T
     )
     unknown_trial = (joined.sub_status == "trialing") & joined.trial_ends_at.isnull()
     return joined.select(
-        "item_id",
-        "subscription_id",
-        "account_id",
+        "item",
+        "subscription",
+        "account",
         "currency",
         monthly_amount=amount,
         counts_from=ibis.ifelse(unknown_trial, ibis.null(counts_from.type()), counts_from),
@@ -111,9 +111,9 @@ def item_monthly_amounts(items: ibis.Table, subscriptions: ibis.Table) -> ibis.T
 
 
 def first_paid(items_with_amounts: ibis.Table) -> ibis.Table:
-    """When each account first paid anything, in any currency: `account_id, first_paid_at`."""
+    """When each account first paid anything, in any currency: `account, first_paid_at`."""
     paying = items_with_amounts.filter(items_with_amounts.monthly_amount > 0)
-    return paying.group_by("account_id").aggregate(first_paid_at=paying.counts_from.min())
+    return paying.group_by("account").aggregate(first_paid_at=paying.counts_from.min())
 
 
 def mrr_at_month_ends(items_with_amounts: ibis.Table, months: ibis.Table) -> ibis.Table:
@@ -130,14 +130,14 @@ def mrr_at_month_ends(items_with_amounts: ibis.Table, months: ibis.Table) -> ibi
             items.counts_until.isnull() | (items.counts_until > months.month_end),
         ],
     )
-    sums = live.group_by(["account_id", "currency", "month"]).aggregate(
+    sums = live.group_by(["account", "currency", "month"]).aggregate(
         live_mrr=live.monthly_amount.sum()
     )
-    keys = items.select("account_id", "currency").distinct()
+    keys = items.select("account", "currency").distinct()
     grid = keys.cross_join(months.select("month", "month_start"))
-    dense = grid.left_join(sums, ["account_id", "currency", "month"])
+    dense = grid.left_join(sums, ["account", "currency", "month"])
     return dense.select(
-        "account_id",
+        "account",
         "currency",
         "month",
         "month_start",
@@ -149,19 +149,19 @@ def mrr_movements(mrr_by_account_month: ibis.Table, paid_before: ibis.Table) -> 
     """Per account, currency and month: m0, m1 and new/reactivation/expansion/contraction/churn.
 
     The first month of `mrr_by_account_month` only supplies m0 for the second. `paid_before`
-    holds `account_id, first_paid_at`; paying before the month began makes a return a
+    holds `account, first_paid_at`; paying before the month began makes a return a
     reactivation. Each row satisfies m1 = m0 + new + reactivation + expansion - contraction - churn.
     """
     mrr = mrr_by_account_month
-    window = ibis.window(group_by=[mrr.account_id, mrr.currency], order_by=mrr.month)
+    window = ibis.window(group_by=[mrr.account, mrr.currency], order_by=mrr.month)
     with_start = mrr.mutate(mrr_start=mrr.mrr.lag().over(window), mrr_end=mrr.mrr)
     rows = with_start.filter(with_start.mrr_start.notnull())
-    rows = rows.left_join(paid_before, "account_id").drop("account_id_right")
+    rows = rows.left_join(paid_before, "account").drop("account_right")
     m0, m1 = rows.mrr_start.cast(MONEY), rows.mrr_end.cast(MONEY)
     returning = rows.first_paid_at.notnull() & (rows.first_paid_at < rows.month_start)
     starts = (m0 == 0) & (m1 > 0)
     return rows.select(
-        "account_id",
+        "account",
         "currency",
         "month",
         mrr_start=m0,

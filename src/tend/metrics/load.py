@@ -1,0 +1,292 @@
+"""Read the app database into the engine's input tables (inputs.SCHEMAS), through Django's
+connection so that the engine sees exactly what the app sees (in tests: the open transaction).
+
+Usage comes from the usage domain's rollups; product performance from raw page and error events
+since a given day (only those carry load times and error codes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from django.db import connection
+from django.utils.dateparse import parse_date, parse_datetime
+
+from tend.metrics.inputs import SCHEMAS
+
+FOUR_PLACES = Decimal("0.0001")
+LOAD_TIME_PROPERTY = "load_time_ms"
+ERROR_PROPERTY = "error_code"
+REFERRAL_SOURCES = ("referral", "champion")
+FETCH_ROWS = 50_000
+
+
+def as_instant(value: Any) -> datetime | None:
+    """A database time as an aware UTC datetime; SQLite hands back naive UTC or text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError(f"not a datetime: {value!r}")
+        value = parsed
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def as_day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    parsed = parse_date(str(value)[:10])
+    if parsed is None:
+        raise ValueError(f"not a date: {value!r}")
+    return parsed
+
+
+def as_money(value: Any) -> Decimal | None:
+    """A database decimal to four places; SQLite returns ints and floats, so go through str."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(FOUR_PLACES)
+
+
+def _trait(name: str) -> Callable[[Any], str | None]:
+    """A converter reading one key of a JSON column (text on SQLite, parsed on PostgreSQL)."""
+
+    def read(traits: Any) -> str | None:
+        parsed = json.loads(traits) if isinstance(traits, str | bytes) else traits
+        value = parsed.get(name) if isinstance(parsed, dict) else None
+        return None if value in (None, "") else str(value)
+
+    return read
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _boolean(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _select(
+    name: str, sql: str, converters: Sequence[Callable[[Any], Any]], params: Sequence[Any] = ()
+) -> pa.Table:
+    """Run one SELECT and build the input table `name` column by column."""
+    schema = SCHEMAS[name]
+    columns: list[list[Any]] = [[] for _ in schema]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for i, convert in enumerate(converters):
+                columns[i].extend(convert(row[i]) for row in rows)
+    arrays = [
+        pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _table(model_label: str) -> str:
+    from django.apps import apps
+
+    app_label, model = model_label.split(".")
+    return connection.ops.quote_name(apps.get_model(app_label, model)._meta.db_table)
+
+
+def read_accounts() -> pa.Table:
+    sources = ", ".join(f"'{source}'" for source in REFERRAL_SOURCES)
+    sql = (
+        "SELECT a.external_id, a.name, a.traits, u.username, a.lifecycle_stage, "
+        f"a.acquisition_source IN ({sources}), a.seats, a.signed_up_at, a.churned_at "
+        f"FROM {_table('customers.Account')} a LEFT JOIN {_table('core.User')} u "
+        "ON u.id = a.owner_id"
+    )
+    converters = [_same, _same, _trait("segment"), _text, _text, _boolean, _integer]
+    return _select("accounts", sql, [*converters, as_instant, as_instant])
+
+
+def read_contacts() -> pa.Table:
+    sql = (
+        "SELECT c.external_id, a.external_id, c.email, c.is_champion, c.traits, c.first_seen_at "
+        f"FROM {_table('customers.Contact')} c "
+        f"LEFT JOIN {_table('customers.Account')} a ON a.id = c.account_id"
+    )
+    previous = _trait("previous_account_external_id")
+    return _select("contacts", sql, [_same, _text, _text, _boolean, previous, as_instant])
+
+
+def read_subscriptions() -> pa.Table:
+    sql = (
+        "SELECT s.external_id, a.external_id, s.status, s.currency, s.started_at, "
+        "s.trial_ends_at, s.current_period_end, s.cancel_at, s.canceled_at, s.ended_at "
+        f"FROM {_table('billing.Subscription')} s "
+        f"JOIN {_table('customers.Account')} a ON a.id = s.account_id"
+    )
+    return _select("subscriptions", sql, [_same, _same, _same, _same, *[as_instant] * 6])
+
+
+def read_subscription_items() -> pa.Table:
+    sql = (
+        "SELECT i.external_id, s.external_id, i.unit_amount, i.quantity, i.interval, "
+        "i.interval_count, i.discount_percent, i.started_at, i.ended_at "
+        f"FROM {_table('billing.SubscriptionItem')} i "
+        f"JOIN {_table('billing.Subscription')} s ON s.id = i.subscription_id"
+    )
+    converters = [_same, _same, as_money, _integer, _same, _integer, as_money]
+    return _select("subscription_items", sql, [*converters, as_instant, as_instant])
+
+
+def read_invoices() -> pa.Table:
+    sql = (
+        "SELECT i.external_id, a.external_id, i.status, i.currency, i.amount_due, "
+        "i.amount_paid, i.issued_at, i.due_at, i.paid_at "
+        f"FROM {_table('billing.Invoice')} i "
+        f"JOIN {_table('customers.Account')} a ON a.id = i.account_id"
+    )
+    converters = [_same, _same, _same, _same, as_money, as_money]
+    return _select("invoices", sql, [*converters, *[as_instant] * 3])
+
+
+def read_tickets() -> pa.Table:
+    sql = (
+        "SELECT t.external_id, a.external_id, t.topic, t.priority, t.status, t.opened_at, "
+        "t.first_response_at, t.resolved_at, t.agent_replies, t.reopened_count, t.escalated "
+        f"FROM {_table('support.Ticket')} t "
+        f"JOIN {_table('customers.Account')} a ON a.id = t.account_id"
+    )
+    converters = [_same, _same, _text, _same, _same, *[as_instant] * 3, _integer, _integer]
+    return _select("tickets", sql, [*converters, _boolean])
+
+
+def read_touchpoints() -> pa.Table:
+    sql = (
+        "SELECT t.external_id, a.external_id, u.username, t.kind, t.direction, t.occurred_at, "
+        f"t.satisfaction FROM {_table('support.Touchpoint')} t "
+        f"JOIN {_table('customers.Account')} a ON a.id = t.account_id "
+        f"LEFT JOIN {_table('core.User')} u ON u.id = t.csm_id"
+    )
+    converters = [_same, _same, _text, _same, _same, as_instant, _integer]
+    return _select("touchpoints", sql, converters)
+
+
+def read_survey_responses() -> pa.Table:
+    sql = (
+        "SELECT r.external_id, s.external_id, s.kind, s.scale_min, s.scale_max, c.external_id, "
+        "a.external_id, r.score, r.answered_at "
+        f"FROM {_table('surveys.SurveyResponse')} r "
+        f"JOIN {_table('surveys.Survey')} s ON s.id = r.survey_id "
+        f"LEFT JOIN {_table('customers.Contact')} c ON c.id = r.contact_id "
+        f"LEFT JOIN {_table('customers.Account')} a ON a.id = r.account_id"
+    )
+    converters = [_same, _same, _same, _integer, _integer, _text, _text, _integer, as_instant]
+    return _select("survey_responses", sql, converters)
+
+
+def read_usage_daily(since: date | None = None) -> pa.Table:
+    """The usage rollups of attributed users (events without an account are left out)."""
+    sql = (
+        "SELECT a.external_id, r.user_id, r.day, r.event_name, r.events, r.sessions, "
+        f"r.active_minutes FROM {_table('usage.UsageRollup')} r "
+        f"JOIN {_table('customers.Account')} a ON a.id = r.account_id WHERE r.user_id <> ''"
+    )
+    params: list[Any] = []
+    if since is not None:
+        sql += " AND r.day >= %s"
+        params.append(since)
+    converters: list[Callable[[Any], Any]] = [
+        _same,
+        _same,
+        as_day,
+        _same,
+        _integer,
+        _integer,
+        float,
+    ]
+    return _select("usage_daily", sql, converters, params)
+
+
+def read_performance_daily(since: date | None = None) -> pa.Table:
+    """Events, errors, page loads and their p95 load time per account and day, from raw events
+    (SQL gathers the page loads; DuckDB takes the percentiles)."""
+    import duckdb
+
+    if connection.vendor == "postgresql":
+        load_time = f"(e.properties ->> '{LOAD_TIME_PROPERTY}')::float"
+        error = f"(e.properties ->> '{ERROR_PROPERTY}')"
+        day = "(e.timestamp AT TIME ZONE 'UTC')::date"
+    else:
+        load_time = f"json_extract(e.properties, '$.{LOAD_TIME_PROPERTY}')"
+        error = f"json_extract(e.properties, '$.{ERROR_PROPERTY}')"
+        day = "substr(e.timestamp, 1, 10)"
+    sql = (
+        f"SELECT a.external_id, {day}, {error} IS NOT NULL, {load_time} "
+        f"FROM {_table('usage.Event')} e JOIN {_table('customers.Account')} a "
+        "ON a.id = e.account_id WHERE e.type IN ('track', 'page', 'screen')"
+    )
+    params: list[Any] = []
+    if since is not None:
+        sql += " AND e.timestamp >= %s"
+        params.append(datetime.combine(since, datetime.min.time(), UTC))
+    accounts, days, errors, load_times = [], [], [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for account, event_day, is_error, load_ms in rows:
+                accounts.append(account)
+                days.append(as_day(event_day))
+                errors.append(bool(is_error))
+                loads = None if load_ms is None else float(load_ms)
+                load_times.append(loads)
+    events = pa.table(
+        {
+            "account": pa.array(accounts, pa.string()),
+            "day": pa.array(days, pa.date32()),
+            "is_error": pa.array(errors, pa.bool_()),
+            "load_time_ms": pa.array(load_times, pa.float64()),
+        }
+    )
+    con = duckdb.connect()
+    con.register("events", events)
+    daily = con.execute(
+        "SELECT account, day, count(*) AS events, count(*) FILTER (WHERE is_error) AS errors, "
+        "count(load_time_ms) AS page_loads, quantile_cont(load_time_ms, 0.95) AS load_time_p95_ms "
+        "FROM events GROUP BY account, day"
+    )
+    return daily.to_arrow_table().cast(SCHEMAS["performance_daily"])
+
+
+def read_exchange_rates() -> pa.Table:
+    sql = f"SELECT currency, to_currency, valid_from, rate FROM {_table('billing.ExchangeRate')}"
+    converters: list[Callable[[Any], Any]] = [_same, _same, as_day, float]
+    return _select("exchange_rates", sql, converters)
+
+
+def read_app_tables(usage_since: date | None = None) -> dict[str, pa.Table]:
+    """Every input table from the app database; usage only from `usage_since` on, if given."""
+    return {
+        "accounts": read_accounts(),
+        "contacts": read_contacts(),
+        "subscriptions": read_subscriptions(),
+        "subscription_items": read_subscription_items(),
+        "invoices": read_invoices(),
+        "tickets": read_tickets(),
+        "touchpoints": read_touchpoints(),
+        "survey_responses": read_survey_responses(),
+        "usage_daily": read_usage_daily(usage_since),
+        "performance_daily": read_performance_daily(usage_since),
+        "exchange_rates": read_exchange_rates(),
+    }
