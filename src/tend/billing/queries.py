@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -341,3 +341,9 @@ def accounts_with_live_subscription(account_ids: Iterable[int]) -> set[int]:
             [*live, *wanted],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def first_subscription_start() -> date | None:
+    """The day the earliest subscription started (UTC), or None without subscriptions."""
+    first = Subscription.objects.aggregate(first=Min("started_at"))["first"]
+    return None if first is None else first.astimezone(UTC).date()

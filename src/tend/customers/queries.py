@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Value, When, Window
 
 from tend.billing.queries import annotate_mrr
 from tend.core.models import Note, User
@@ -135,3 +136,9 @@ def stage_history(account: Account) -> list[StageChange]:
 def account_notes(account: Account) -> list[Note]:
     """Notes the team keeps on the account, pinned first."""
     return list(Note.objects.filter(account=account).select_related("author"))
+
+
+def first_sign_up() -> date | None:
+    """The day the earliest account signed up (UTC), or None."""
+    first = Account.objects.aggregate(first=Min("signed_up_at"))["first"]
+    return None if first is None else first.astimezone(UTC).date()

@@ -1,14 +1,13 @@
-"""`tend kpi NAME`: revenue KPIs by month, as a table, CSV or JSON (first slice of the metrics
-engine: mrr, movements and retention, per currency; more KPIs and scopes are to come)."""
+"""`tend kpi NAME…` (KPIs computed now from the app database, one row per period) and
+`tend metrics` (recompute every KPI and store the snapshots that pages and the API read)."""
 
 from __future__ import annotations
 
 import csv
 import json
 import sys
-from datetime import date
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
@@ -16,99 +15,149 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
-REPORTS = {"mrr": "mrr", "movements": "portfolio", "retention": "retention"}
-SHORT_NAMES = {
-    "accounts_paying_at_start": "paying (start)",
-    "accounts_paying_at_end": "paying (end)",
-    "accounts_churned": "churned accounts",
-    "net_revenue_retention": "NRR",
-    "gross_revenue_retention": "GRR",
-    "revenue_churn_rate": "revenue churn",
-    "logo_churn_rate": "logo churn",
-    "average_revenue_per_account": "ARPA",
-}
-RATES = {
-    "net_revenue_retention",
-    "gross_revenue_retention",
-    "revenue_churn_rate",
-    "logo_churn_rate",
-}
 FORMATS = ("table", "csv", "json")
+PERCENT_UNITS = {"ratio"}
 
 
-def _month(text: str, option: str) -> date:
+def _day(text: str, option: str) -> date:
+    """YYYY-MM-DD, or YYYY-MM for the month's first day."""
     try:
-        year, month = (int(part) for part in text.split("-")[:2])
-        return date(year, month, 1)
-    except ValueError:
+        parts = [int(part) for part in text.split("-")]
+        return date(parts[0], parts[1], parts[2] if len(parts) > 2 else 1)
+    except (ValueError, IndexError):
         raise typer.BadParameter(
-            f"{text!r} is not a month like 2026-03", param_hint=option
+            f"{text!r} is not a day like 2026-03-31 or a month like 2026-03", param_hint=option
         ) from None
 
 
+def _period_end(text: str, option: str) -> date:
+    """The last day meant by --to: a month means its last day."""
+    day = _day(text, option)
+    if text.count("-") == 1:
+        following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(days=1)
+    return day
+
+
 def kpi_command(
-    name: Annotated[str, typer.Argument(help="mrr, movements or retention.")],
-    start: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM.")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
-    account: Annotated[
-        str | None, typer.Option(help="One account's MRR or movements (its external id).")
-    ] = None,
+    names: Annotated[
+        list[str],
+        typer.Argument(
+            help="KPI names or families (revenue, voice, support, usage, team); "
+            "'list' shows them all."
+        ),
+    ],
+    by: Annotated[str, typer.Option(help="day, week, month or quarter.")] = "month",
+    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
+    csm: Annotated[str | None, typer.Option(help="Only this CSM's book (username).")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account (external id).")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day or month.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day or month.")] = None,
+    dimensions: Annotated[
+        bool, typer.Option("--dimensions", help="Also rows per currency, topic, feature…")
+    ] = False,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Revenue KPIs by month and currency, computed now from the app database on DuckDB."""
+    """KPIs computed now from the app database, one row per period, one column per KPI."""
     from tend.cli import setup_django
 
     setup_django()
-    from django.utils import timezone
+    from tend.metrics.grid import GRAINS
+    from tend.metrics.registry import KPIS, expand
 
-    from tend.customers.models import Account
-    from tend.metrics.compute import revenue_report
-    from tend.metrics.revenue import add_months
-
-    if name not in REPORTS:
-        raise typer.BadParameter(f"use one of {', '.join(REPORTS)}", param_hint="NAME")
+    if names == ["list"]:
+        _print_catalog()
+        return
+    try:
+        chosen = expand(names)
+    except KeyError as error:
+        raise typer.BadParameter(str(error.args[0]), param_hint="NAME") from None
+    if by not in GRAINS:
+        raise typer.BadParameter(f"use one of {', '.join(GRAINS)}", param_hint="--by")
     if output not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
-    last = _month(end, "--to") if end else timezone.now().date().replace(day=1)
-    first = _month(start, "--from") if start else add_months(last, -11)
-    report = revenue_report(first, last)
-    table = report[REPORTS[name]]
-    if account is not None:
-        if name == "retention":
-            raise typer.BadParameter("retention is a portfolio KPI", param_hint="--account")
-        found = (
-            Account.objects.filter(external_id=account)
-            .values_list("external_id", flat=True)
-            .first()
-        )
-        if found is None:
-            raise typer.BadParameter(f"no account {account!r}", param_hint="--account")
-        rows = report["mrr" if name == "mrr" else "movements"].to_pylist()
-        rows = [row for row in rows if row["account"] == found]
-    elif name == "mrr":
-        rows = _portfolio_mrr(table)
-    else:
-        rows = table.to_pylist()
-    _print(rows, output, title=f"{name} {first:%Y-%m} to {last:%Y-%m}")
+    scope_type, scope_key = _scope(segment, csm, account)
+    today = datetime.now(UTC).date()
+    last = _period_end(end, "--to") if end else today
+    first = _day(start, "--from") if start else last - timedelta(days=365)
+    if first > last:
+        raise typer.BadParameter(f"--from {first} is after --to {last}", param_hint="--from")
+    results = _compute(chosen, by, scope_type, scope_key, first, last)
+    rows = _pivot(results, sorted(chosen, key=list(KPIS).index), dimensions)
+    title = f"{', '.join(names)} by {by}, {scope_type} {scope_key}, {first} to {last}"
+    _print(rows, output, title)
 
 
-def _portfolio_mrr(table: pa.Table) -> list[dict[str, Any]]:
-    totals: dict[tuple[str, date], Decimal] = {}
-    for row in table.to_pylist():
-        key = (row["currency"], row["month"])
-        totals[key] = totals.get(key, Decimal(0)) + row["mrr"]
-    return [
-        {"currency": currency, "month": month, "mrr": amount, "arr": amount * 12}
-        for (currency, month), amount in sorted(totals.items())
-    ]
+def _scope(segment: str | None, csm: str | None, account: str | None) -> tuple[str, str]:
+    from tend.core.models import User
+    from tend.customers.models import Account
+
+    given = [(t, k) for t, k in (("segment", segment), ("csm", csm), ("account", account)) if k]
+    if len(given) > 1:
+        raise typer.BadParameter("give at most one of --segment, --csm and --account")
+    if not given:
+        return "portfolio", "all"
+    scope_type, key = given[0]
+    if scope_type == "account" and not Account.objects.filter(external_id=key).exists():
+        raise typer.BadParameter(f"no account {key!r}", param_hint="--account")
+    if scope_type == "csm" and not User.objects.filter(username=key).exists():
+        raise typer.BadParameter(f"no user {key!r}", param_hint="--csm")
+    return scope_type, key
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, Decimal):
-        return f"{value.quantize(Decimal('0.01'))}"
-    return "" if value is None else str(value)
+def _compute(
+    names: set[str], grain: str, scope_type: str, scope_key: str, first: date, last: date
+) -> pa.Table:
+    from tend.config.settings import get_settings
+    from tend.metrics.grid import make_grid
+    from tend.metrics.inputs import duckdb_inputs
+    from tend.metrics.load import read_app_tables
+    from tend.metrics.run import HISTORY_DAYS, compute_kpis
+
+    inputs = duckdb_inputs(read_app_tables(usage_since=first - timedelta(days=HISTORY_DAYS)))
+    grid = make_grid(
+        inputs.con,
+        inputs.accounts,
+        first,
+        last,
+        grains=[grain],
+        scope_types=[scope_type],
+        reporting_currency=get_settings().reporting_currency,
+    )
+    results = compute_kpis(inputs, grid, names)
+    mask = pa.compute.equal(results["scope_key"], scope_key)
+    return results.filter(mask)
+
+
+def _pivot(results: pa.Table, names: list[str], dimensions: bool) -> list[dict[str, Any]]:
+    """One row per (period, dimension) with a column per KPI."""
+    rows: dict[tuple[date, str], dict[str, Any]] = {}
+    for r in results.to_pylist():
+        if r["dimension"] and not dimensions:
+            continue
+        key = (r["period_start"], r["dimension"])
+        row = rows.setdefault(key, {"period": r["period_start"], "dimension": r["dimension"]})
+        row[r["kpi"]] = r["value"]
+    ordered = [rows[key] for key in sorted(rows)]
+    columns = ["period", *(["dimension"] if dimensions else []), *names]
+    return [{column: row.get(column) for column in columns} for row in ordered]
+
+
+def _print_catalog() -> None:
+    from tend.metrics.registry import KPIS
+
+    table = Table(title="KPIs")
+    for column in ("name", "family", "unit", "definition"):
+        table.add_column(column)
+    for kpi in KPIS.values():
+        table.add_row(kpi.name, kpi.family, kpi.unit, kpi.definition)
+    console.print(table)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _print(rows: list[dict[str, Any]], output: str, title: str) -> None:
@@ -121,23 +170,78 @@ def _print(rows: list[dict[str, Any]], output: str, title: str) -> None:
         writer.writerow(columns)
         writer.writerows([_cell(row[c]) for c in columns] for row in rows)
         return
+    from tend.metrics.registry import KPIS
+
     table = Table(title=title)
     for column in columns:
-        justify: Literal["left", "right"] = "left" if column in {"currency", "month"} else "right"
-        table.add_column(SHORT_NAMES.get(column, column.replace("_", " ")), justify=justify)
+        table.add_column(
+            column.replace("_", " "), justify="left" if column == "period" else "right"
+        )
     for row in rows:
-        table.add_row(*(_shown(column, row[column]) for column in columns))
+        table.add_row(*(_shown(KPIS.get(column), row[column]) for column in columns))
     console.print(table)
+    if not rows:
+        console.print("No values: no data in this period and scope.")
 
 
-def _shown(column: str, value: Any) -> str:
-    """A cell for people: rates as percentages, months as YYYY-MM, money with separators."""
+def _shown(kpi: Any, value: Any) -> str:
+    """A cell for people: ratios as percentages, money and counts with separators."""
     if value is None:
-        return "—"
-    if column in RATES:
-        return f"{value * 100:.1f} %"
+        return "-"
     if isinstance(value, date):
-        return f"{value:%Y-%m}"
-    if isinstance(value, (Decimal, float)):
-        return f"{value:,.2f}"
-    return str(value)
+        return value.isoformat()
+    if kpi is None or isinstance(value, str):
+        return str(value)
+    if kpi.unit in PERCENT_UNITS:
+        return f"{value * 100:.1f} %"
+    if kpi.unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def metrics_command(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Recompute periods from this day (default: since the last run's last day)."
+        ),
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Recompute all history.")] = False,
+    engine: Annotated[
+        str | None, typer.Option(help="duckdb or pyspark (default: setting).")
+    ] = None,
+) -> None:
+    """Recompute KPIs and store them as snapshots: full, or incremental since the last run."""
+    from tend.cli import setup_django
+
+    setup_django()
+    from tend.config.settings import get_settings
+    from tend.metrics.queries import earliest_activity, latest_run
+    from tend.metrics.run import recompute
+
+    settings = get_settings()
+    chosen_engine = engine or settings.analytics_engine
+    if chosen_engine not in ("duckdb", "pyspark"):
+        raise typer.BadParameter("use duckdb or pyspark", param_hint="--engine")
+    today = datetime.now(UTC).date()
+    previous = latest_run()
+    if since is not None:
+        first = _day(since, "--since")
+    elif full or previous is None:
+        full, first = True, earliest_activity() or today
+    else:
+        first = previous.last_day
+    with console.status("Computing KPIs…") as status:
+        report = recompute(
+            chosen_engine,  # type: ignore[arg-type]
+            first,
+            today,
+            settings.reporting_currency,
+            full=full,
+            progress=lambda name: status.update(f"Computing KPIs: {name}…"),
+        )
+    console.print(
+        f"{'Full' if full else 'Incremental'} recompute {report.first_day} to {report.last_day} "
+        f"on {chosen_engine}: {report.rows:,} snapshots; read {report.load_seconds:.1f} s, "
+        f"computed {report.compute_seconds:.1f} s, stored {report.store_seconds:.1f} s."
+    )
