@@ -225,13 +225,14 @@ def _register_domain_commands() -> None:
     """Commands whose bodies live in their domain's `cli.py`."""
     from tend.core.cli import commands as token_commands
     from tend.imports.cli import import_command
-    from tend.metrics.cli import kpi_command, metrics_command
+    from tend.metrics.cli import cohorts_command, kpi_command, metrics_command
     from tend.usage.cli import commands as source_commands
     from tend.usage.rollup_cli import commands as rollup_commands
 
     app.command("import")(import_command)
     app.command("kpi")(kpi_command)
     app.command("metrics")(metrics_command)
+    app.command("cohorts")(cohorts_command)
     app.add_typer(token_commands, name="token", callback=setup_django)
     app.add_typer(rollup_commands, name="rollup")
     app.add_typer(source_commands, name="source", callback=setup_django)

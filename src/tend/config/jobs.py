@@ -16,6 +16,7 @@ from huey import Huey, crontab
 from huey.api import TaskWrapper
 
 from tend.core import jobs as core_jobs
+from tend.metrics import jobs as metrics_jobs
 from tend.usage import jobs as usage_jobs
 
 Job = Callable[..., Any]
@@ -29,6 +30,8 @@ TASKS: list[Job] = [
 SCHEDULE: list[tuple[Job, Schedule]] = [
     (core_jobs.lapse_expired_sessions, crontab(minute="17", hour="3")),
     (usage_jobs.roll_up_usage, crontab(minute="*")),
+    (metrics_jobs.recompute_recent_metrics, crontab(minute="*/10")),
+    (metrics_jobs.recompute_all_metrics, crontab(minute="40", hour="2")),
 ]
 """Periodic jobs and when they run (crontab in UTC)."""
 

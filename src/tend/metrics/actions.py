@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from decimal import Decimal
 
 import pyarrow as pa
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tend.metrics.models import KpiSnapshot, MetricsRun
+from tend.metrics.models import KpiSnapshot, MetricsRun, ReportSnapshot
 from tend.metrics.registry import DEFINITIONS_VERSION
 
 INSERT_CHUNK = 20_000
@@ -62,3 +63,27 @@ def store_snapshots(results: pa.Table, first: date, last: date, engine: str, ful
         rows=written,
     )
     return written
+
+
+@transaction.atomic
+def store_reports(reports: dict[str, pa.Table], grouping: str) -> None:
+    """Replace the stored report tables (cohort triangles, fits, curves) of `grouping`."""
+    computed_at = timezone.now()
+    for name, table in reports.items():
+        rows = [{k: _json_value(v) for k, v in row.items()} for row in table.to_pylist()]
+        ReportSnapshot.objects.update_or_create(
+            name=name,
+            grouping=grouping,
+            defaults={"rows": rows, "version": DEFINITIONS_VERSION, "computed_at": computed_at},
+        )
+
+
+def _json_value(value: object) -> object:
+    """Dates as ISO text, decimals as floats, NaN and infinities as null, for JSON columns."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

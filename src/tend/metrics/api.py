@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from tend.core.api_auth import API_AUTH
-from tend.metrics.queries import latest_run, snapshots
+from tend.metrics.queries import latest_run, report_snapshot, snapshots
 from tend.metrics.registry import KPIS
 
 router = Router(tags=["metrics"], auth=API_AUTH)
@@ -128,3 +128,21 @@ def last_run(request: HttpRequest) -> RunOut:
     if run is None:
         raise HttpError(404, "KPIs have not been computed yet; run `tend metrics`.")
     return RunOut.model_validate(run, from_attributes=True)
+
+
+class ReportOut(Schema):
+    name: str
+    grouping: str
+    version: str
+    computed_at: datetime
+    rows: list[dict[str, Any]]
+
+
+@router.get("/cohorts/{name}", response=ReportOut)
+def cohort_table(request: HttpRequest, name: str, grouping: str = "segment") -> ReportOut:
+    """A stored cohort table: logo_retention, revenue_retention, survivors, sbg, clv,
+    survival_curves or survival_medians; rows for the portfolio and per `grouping`."""
+    report = report_snapshot(name, grouping)
+    if report is None:
+        raise HttpError(404, f"No stored table {name!r} by {grouping!r}; run `tend metrics`.")
+    return ReportOut.model_validate(report, from_attributes=True)

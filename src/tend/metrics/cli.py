@@ -245,3 +245,44 @@ def metrics_command(
         f"on {chosen_engine}: {report.rows:,} snapshots; read {report.load_seconds:.1f} s, "
         f"computed {report.compute_seconds:.1f} s, stored {report.store_seconds:.1f} s."
     )
+
+
+COHORT_GROUPINGS = ("segment", "csm", "lifecycle_stage")
+COHORT_TABLES = (
+    "logo_retention",
+    "revenue_retention",
+    "survivors",
+    "sbg",
+    "clv",
+    "survival_curves",
+    "survival_medians",
+)
+
+
+def cohorts_command(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(COHORT_TABLES)}.")],
+    by: Annotated[str, typer.Option(help="Split by segment, csm or lifecycle_stage.")] = "segment",
+    group: Annotated[str | None, typer.Option(help="Only this group (e.g. smb).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Cohort triangles, retention model fits, CLV and survival curves, computed now."""
+    from tend.cli import setup_django
+
+    setup_django()
+    from tend.metrics.cohort_kpis import cohort_report
+    from tend.metrics.inputs import duckdb_inputs
+    from tend.metrics.load import read_app_tables
+
+    if name not in COHORT_TABLES:
+        raise typer.BadParameter(f"use one of {', '.join(COHORT_TABLES)}", param_hint="NAME")
+    if output not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    if by not in COHORT_GROUPINGS:
+        raise typer.BadParameter(f"use one of {', '.join(COHORT_GROUPINGS)}", param_hint="--by")
+    last = _day(end, "--to") if end else datetime.now(UTC).date()
+    report = cohort_report(duckdb_inputs(read_app_tables()), last, by=by)
+    rows = report[name].to_pylist()
+    if group is not None:
+        rows = [row for row in rows if row.get("group") == group]
+    _print(rows, output, f"{name} by {by} to {last:%Y-%m}")

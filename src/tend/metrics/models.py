@@ -52,3 +52,22 @@ class MetricsRun(models.Model):
 
     def __str__(self) -> str:
         return f"metrics {self.first_day}..{self.last_day} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ReportSnapshot(models.Model):
+    """A stored table that is not one value per period, like a cohort triangle or survival
+    curve: its rows as JSON, replaced whole at each recompute."""
+
+    name = models.CharField(max_length=60, help_text="e.g. logo_retention, sbg, clv.")
+    grouping = models.CharField(max_length=20, help_text="What groups split it, e.g. segment.")
+    rows = models.JSONField(default=list)
+    version = models.CharField(max_length=20)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "grouping"], name="report_snapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} by {self.grouping}"

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from tend.metrics.models import KpiSnapshot, MetricsRun
+from tend.metrics.models import KpiSnapshot, MetricsRun, ReportSnapshot
 
 
 def snapshots(
@@ -42,3 +42,7 @@ def earliest_activity() -> date | None:
 
 def latest_run() -> MetricsRun | None:
     return MetricsRun.objects.first()
+
+
+def report_snapshot(name: str, grouping: str) -> ReportSnapshot | None:
+    return ReportSnapshot.objects.filter(name=name, grouping=grouping).first()

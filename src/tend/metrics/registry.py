@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from tend.metrics import revenue_kpis
+from tend.metrics import revenue_kpis, support, team, voice
 from tend.metrics.kpi import Kpi, KpiPipeline
 
 DEFINITIONS_VERSION = "2026.11"
 """Bump when a KPI's definition changes; every snapshot records the version that made it."""
 
-PIPELINES: tuple[KpiPipeline, ...] = (*revenue_kpis.PIPELINES,)
+PIPELINES: tuple[KpiPipeline, ...] = (
+    *revenue_kpis.PIPELINES,
+    *voice.PIPELINES,
+    *support.PIPELINES,
+    *team.PIPELINES,
+)
 KPIS: dict[str, Kpi] = {kpi.name: kpi for pipeline in PIPELINES for kpi in pipeline.kpis}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(kpi.family for kpi in KPIS.values()))
 

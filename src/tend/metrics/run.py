@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 
+from tend.metrics.cohort_kpis import cohort_report
 from tend.metrics.engine import Engine, connect
 from tend.metrics.grid import GRAINS, RESULT_SCHEMA, Grid, make_grid
 from tend.metrics.inputs import Inputs, inputs_on
@@ -17,6 +18,8 @@ from tend.metrics.registry import pipelines_for
 AGGREGATE_SCOPES = ("portfolio", "segment", "csm")
 ACCOUNT_GRAINS = ("month",)
 """Per-account snapshots are kept monthly; wider scopes at every grain."""
+COHORT_GROUPINGS = ("segment",)
+"""Cohort tables are kept for the portfolio and per these account fields."""
 HISTORY_DAYS = 400
 """Usage read before an incremental run's first day, for trailing windows (12-month KPIs)."""
 
@@ -110,6 +113,10 @@ def recompute(
     results = snapshot_results(inputs, first, last, reporting_currency, as_of, progress)
     report.compute_seconds = time.perf_counter() - started - report.load_seconds
     report.rows = actions.store_snapshots(results, first, last, engine=engine, full=full)
+    for grouping in COHORT_GROUPINGS:
+        if progress is not None:
+            progress(f"cohorts by {grouping}")
+        actions.store_reports(cohort_report(inputs, last, by=grouping, as_of=as_of), grouping)
     report.store_seconds = (
         time.perf_counter() - started - report.load_seconds - report.compute_seconds
     )
