@@ -140,6 +140,7 @@ def demo(
         console.print("Using the existing data (run `tend demo --reset` to start over).")
     else:
         _generate_into_database(accounts, months, seed, None, intensity=0.5)
+        _prepare_analytics()
     console.print(
         f"\n[bold green]Tend demo:[/] http://{settings.host}:{settings.port}/  "
         f"login [bold]{ADMIN_USERNAME}[/] / [bold]{DEMO_PASSWORD}[/] "
@@ -149,6 +150,32 @@ def demo(
         from tend.config.server import serve as run_server
 
         run_server(settings.host, settings.port, with_worker=True)
+
+
+def _prepare_analytics() -> None:
+    """Roll up the demo's events and compute every KPI, so the first page has numbers."""
+    from datetime import UTC, datetime
+
+    from tend.config.settings import get_settings
+    from tend.metrics.queries import earliest_activity
+    from tend.metrics.run import recompute
+    from tend.usage.rollups import pending_events, run_rollup
+
+    settings = get_settings()
+    with _progress() as progress:
+        task = progress.add_task("Rolling up usage", total=pending_events())
+        run_rollup(on_batch=lambda events: progress.advance(task, events))
+    today = datetime.now(UTC).date()
+    with console.status("Computing KPIs…") as status:
+        report = recompute(
+            settings.analytics_engine,
+            earliest_activity() or today,
+            today,
+            settings.reporting_currency,
+            full=True,
+            progress=lambda name: status.update(f"Computing KPIs: {name}…"),
+        )
+    console.print(f"Computed {report.rows:,} KPI values.")
 
 
 @demo_app.command("generate")
