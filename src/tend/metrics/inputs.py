@@ -32,6 +32,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("seats", pa.int64()),
             ("signed_up_at", INSTANT),
             ("churned_at", INSTANT),
+            ("traits", pa.string()),  # the account's custom traits as JSON text
         ]
     ),
     "contacts": pa.schema(

@@ -67,6 +67,13 @@ def _trait(name: str) -> Callable[[Any], str | None]:
     return read
 
 
+def _json_text(value: Any) -> str | None:
+    """A JSON column as text (SQLite gives text, PostgreSQL a parsed object)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -111,12 +118,12 @@ def read_accounts() -> pa.Table:
     sources = ", ".join(f"'{source}'" for source in REFERRAL_SOURCES)
     sql = (
         "SELECT a.external_id, a.name, a.traits, u.username, a.lifecycle_stage, "
-        f"a.acquisition_source IN ({sources}), a.seats, a.signed_up_at, a.churned_at "
+        f"a.acquisition_source IN ({sources}), a.seats, a.signed_up_at, a.churned_at, a.traits "
         f"FROM {_table('customers.Account')} a LEFT JOIN {_table('core.User')} u "
         "ON u.id = a.owner_id"
     )
     converters = [_same, _same, _trait("segment"), _text, _text, _boolean, _integer]
-    return _select("accounts", sql, [*converters, as_instant, as_instant])
+    return _select("accounts", sql, [*converters, as_instant, as_instant, _json_text])
 
 
 def read_contacts() -> pa.Table:
