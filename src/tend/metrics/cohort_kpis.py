@@ -35,7 +35,13 @@ from tend.metrics.cohorts import (
 from tend.metrics.grid import PORTFOLIO_KEY
 from tend.metrics.inputs import Inputs
 from tend.metrics.revenue import add_months
-from tend.metrics.sbg import DEFAULT_HORIZON_PERIODS, SbgFit, fit_sbg_pooled, model_clv
+from tend.metrics.sbg import (
+    DEFAULT_HORIZON_PERIODS,
+    HOMOGENEOUS_TOTAL,
+    SbgFit,
+    fit_sbg_pooled,
+    model_clv,
+)
 from tend.metrics.survival import survival_curves
 
 PROJECTED_MONTHS = 24
@@ -202,7 +208,9 @@ def _clv_rows(
         fit = fits.get(key)
         simple = None if rate is None else clv_simple(r.arpa, settings.gross_margin, rate)
         model = None
-        if fit is not None and fit.converged:
+        # A fit whose alpha and beta grow without bound is the geometric limit (no heterogeneity):
+        # its retention is constant and its expected lifetime still well defined.
+        if fit is not None and (fit.converged or fit.alpha + fit.beta > HOMOGENEOUS_TOTAL):
             model = model_clv(
                 r.arpa,
                 settings.gross_margin,
