@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tend.metrics import revenue_kpis, support, team, voice
+from tend.metrics import billing_kpis, revenue_kpis, support, team, voice
 from tend.metrics.kpi import Kpi, KpiPipeline
 
 DEFINITIONS_VERSION = "2026.11"
@@ -10,6 +10,7 @@ DEFINITIONS_VERSION = "2026.11"
 
 PIPELINES: tuple[KpiPipeline, ...] = (
     *revenue_kpis.PIPELINES,
+    *billing_kpis.PIPELINES,
     *voice.PIPELINES,
     *support.PIPELINES,
     *team.PIPELINES,
