@@ -110,3 +110,22 @@ def test_loaded_tables_are_queryable_on_duckdb() -> None:
     inputs = duckdb_inputs(read_app_tables())
     assert inputs.con.to_pyarrow(inputs.subscription_items.count()).as_py() == 1
     assert inputs.con.to_pyarrow(inputs.accounts.count()).as_py() == 1
+
+
+def test_reading_only_some_accounts() -> None:
+    """Two accounts with a subscription, a ticket and an event each: asking for one reads only
+    its rows, in every table."""
+    moment = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    for name in ("acme", "globex"):
+        account = new_account(external_id=name)
+        subscribe(account, "10.00", moment)
+        TicketFactory(account=account)
+        EventFactory(account=account, user_id=f"{name}-u", timestamp=moment)
+    run_rollup()
+
+    tables = read_app_tables(accounts=["acme"])
+
+    for name in ("accounts", "subscriptions", "tickets", "usage_daily", "performance_daily"):
+        assert set(tables[name]["account"].to_pylist()) == {"acme"}, name
+    assert tables["subscription_items"].num_rows == 1
+    assert read_app_tables(accounts=[])["accounts"].num_rows == 0

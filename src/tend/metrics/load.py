@@ -114,7 +114,21 @@ def _table(model_label: str) -> str:
     return connection.ops.quote_name(apps.get_model(app_label, model)._meta.db_table)
 
 
-def read_accounts() -> pa.Table:
+Accounts = Sequence[str] | None
+"""External ids to read the data of (None: every account)."""
+
+
+def _of(
+    accounts: Accounts, column: str = "a.external_id", joiner: str = "WHERE"
+) -> tuple[str, list[Any]]:
+    """An SQL condition keeping rows of `accounts` only, with its parameters."""
+    if accounts is None:
+        return "", []
+    wanted = sorted(set(accounts)) or [""]
+    return f" {joiner} {column} IN ({', '.join(['%s'] * len(wanted))})", list(wanted)
+
+
+def read_accounts(accounts: Accounts = None) -> pa.Table:
     sources = ", ".join(f"'{source}'" for source in REFERRAL_SOURCES)
     sql = (
         "SELECT a.external_id, a.name, a.traits, u.username, a.lifecycle_stage, "
@@ -123,30 +137,36 @@ def read_accounts() -> pa.Table:
         "ON u.id = a.owner_id"
     )
     converters = [_same, _same, _trait("segment"), _text, _text, _boolean, _integer]
-    return _select("accounts", sql, [*converters, as_instant, as_instant, _json_text])
+    where, params = _of(accounts)
+    converters = [*converters, as_instant, as_instant, _json_text]
+    return _select("accounts", sql + where, converters, params)
 
 
-def read_contacts() -> pa.Table:
+def read_contacts(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT c.external_id, a.external_id, c.email, c.is_champion, c.traits, c.first_seen_at "
         f"FROM {_table('customers.Contact')} c "
         f"LEFT JOIN {_table('customers.Account')} a ON a.id = c.account_id"
     )
     previous = _trait("previous_account_external_id")
-    return _select("contacts", sql, [_same, _text, _text, _boolean, previous, as_instant])
+    where, params = _of(accounts)
+    converters = [_same, _text, _text, _boolean, previous, as_instant]
+    return _select("contacts", sql + where, converters, params)
 
 
-def read_subscriptions() -> pa.Table:
+def read_subscriptions(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT s.external_id, a.external_id, s.status, s.currency, s.started_at, "
         "s.trial_ends_at, s.current_period_end, s.cancel_at, s.canceled_at, s.ended_at "
         f"FROM {_table('billing.Subscription')} s "
         f"JOIN {_table('customers.Account')} a ON a.id = s.account_id"
     )
-    return _select("subscriptions", sql, [_same, _same, _same, _same, *[as_instant] * 6])
+    where, params = _of(accounts)
+    converters = [_same, _same, _same, _same, *[as_instant] * 6]
+    return _select("subscriptions", sql + where, converters, params)
 
 
-def read_subscription_items() -> pa.Table:
+def read_subscription_items(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT i.external_id, s.external_id, i.unit_amount, i.quantity, i.interval, "
         "i.interval_count, i.discount_percent, i.started_at, i.ended_at "
@@ -154,10 +174,13 @@ def read_subscription_items() -> pa.Table:
         f"JOIN {_table('billing.Subscription')} s ON s.id = i.subscription_id"
     )
     converters = [_same, _same, as_money, _integer, _same, _integer, as_money]
-    return _select("subscription_items", sql, [*converters, as_instant, as_instant])
+    where, params = _of(accounts)
+    if where:
+        sql += f" JOIN {_table('customers.Account')} a ON a.id = s.account_id"
+    return _select("subscription_items", sql + where, [*converters, as_instant, as_instant], params)
 
 
-def read_invoices() -> pa.Table:
+def read_invoices(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT i.external_id, a.external_id, i.status, i.currency, i.amount_due, "
         "i.amount_paid, i.issued_at, i.due_at, i.paid_at "
@@ -165,10 +188,11 @@ def read_invoices() -> pa.Table:
         f"JOIN {_table('customers.Account')} a ON a.id = i.account_id"
     )
     converters = [_same, _same, _same, _same, as_money, as_money]
-    return _select("invoices", sql, [*converters, *[as_instant] * 3])
+    where, params = _of(accounts)
+    return _select("invoices", sql + where, [*converters, *[as_instant] * 3], params)
 
 
-def read_tickets() -> pa.Table:
+def read_tickets(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT t.external_id, a.external_id, t.topic, t.priority, t.status, t.opened_at, "
         "t.first_response_at, t.resolved_at, t.agent_replies, t.reopened_count, t.escalated "
@@ -176,10 +200,11 @@ def read_tickets() -> pa.Table:
         f"JOIN {_table('customers.Account')} a ON a.id = t.account_id"
     )
     converters = [_same, _same, _text, _same, _same, *[as_instant] * 3, _integer, _integer]
-    return _select("tickets", sql, [*converters, _boolean])
+    where, params = _of(accounts)
+    return _select("tickets", sql + where, [*converters, _boolean], params)
 
 
-def read_touchpoints() -> pa.Table:
+def read_touchpoints(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT t.external_id, a.external_id, u.username, t.kind, t.direction, t.occurred_at, "
         f"t.satisfaction FROM {_table('support.Touchpoint')} t "
@@ -187,10 +212,11 @@ def read_touchpoints() -> pa.Table:
         f"LEFT JOIN {_table('core.User')} u ON u.id = t.csm_id"
     )
     converters = [_same, _same, _text, _same, _same, as_instant, _integer]
-    return _select("touchpoints", sql, converters)
+    where, params = _of(accounts)
+    return _select("touchpoints", sql + where, converters, params)
 
 
-def read_survey_responses() -> pa.Table:
+def read_survey_responses(accounts: Accounts = None) -> pa.Table:
     sql = (
         "SELECT r.external_id, s.external_id, s.kind, s.scale_min, s.scale_max, c.external_id, "
         "a.external_id, r.score, r.answered_at "
@@ -200,10 +226,11 @@ def read_survey_responses() -> pa.Table:
         f"LEFT JOIN {_table('customers.Account')} a ON a.id = r.account_id"
     )
     converters = [_same, _same, _same, _integer, _integer, _text, _text, _integer, as_instant]
-    return _select("survey_responses", sql, converters)
+    where, params = _of(accounts)
+    return _select("survey_responses", sql + where, converters, params)
 
 
-def read_usage_daily(since: date | None = None) -> pa.Table:
+def read_usage_daily(since: date | None = None, accounts: Accounts = None) -> pa.Table:
     """The usage rollups of attributed users (events without an account are left out).
 
     Millions of rows: built column-wise by Arrow, not value by value in Python."""
@@ -212,7 +239,8 @@ def read_usage_daily(since: date | None = None) -> pa.Table:
         f"r.active_minutes FROM {_table('usage.UsageRollup')} r "
         f"JOIN {_table('customers.Account')} a ON a.id = r.account_id WHERE r.user_id <> ''"
     )
-    params: list[Any] = []
+    where, params = _of(accounts, joiner="AND")
+    sql += where
     if since is not None:
         sql += " AND r.day >= %s"
         params.append(since)
@@ -231,7 +259,7 @@ def read_usage_daily(since: date | None = None) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def read_performance_daily(since: date | None = None) -> pa.Table:
+def read_performance_daily(since: date | None = None, accounts: Accounts = None) -> pa.Table:
     """Events, errors, page loads and their p95 load time per account and day, from raw events.
 
     The database counts per account and day; only the page loads' times travel to DuckDB, which
@@ -247,7 +275,16 @@ def read_performance_daily(since: date | None = None) -> pa.Table:
         error = f"json_extract(e.properties, '$.{ERROR_PROPERTY}')"
         day = "substr(e.timestamp, 1, 10)"
     where = "e.account_id IS NOT NULL AND e.type IN ('track', 'page', 'screen')"
-    params: list[Any] = []
+    only, params = _of(accounts, joiner="AND")
+    if only:
+        account_table = _table("customers.Account")
+        where += (
+            only.replace(
+                " AND a.external_id IN",
+                f" AND e.account_id IN (SELECT id FROM {account_table} WHERE external_id IN",
+            )
+            + ")"
+        )
     if since is not None:
         where += " AND e.timestamp >= %s"
         params.append(datetime.combine(since, datetime.min.time(), UTC))
@@ -303,18 +340,21 @@ def read_exchange_rates() -> pa.Table:
     return _select("exchange_rates", sql, converters)
 
 
-def read_app_tables(usage_since: date | None = None) -> dict[str, pa.Table]:
-    """Every input table from the app database; usage only from `usage_since` on, if given."""
+def read_app_tables(
+    usage_since: date | None = None, accounts: Accounts = None
+) -> dict[str, pa.Table]:
+    """Every input table from the app database; usage only from `usage_since` on, and only the
+    data of `accounts` (external ids), if given."""
     return {
-        "accounts": read_accounts(),
-        "contacts": read_contacts(),
-        "subscriptions": read_subscriptions(),
-        "subscription_items": read_subscription_items(),
-        "invoices": read_invoices(),
-        "tickets": read_tickets(),
-        "touchpoints": read_touchpoints(),
-        "survey_responses": read_survey_responses(),
-        "usage_daily": read_usage_daily(usage_since),
-        "performance_daily": read_performance_daily(usage_since),
+        "accounts": read_accounts(accounts),
+        "contacts": read_contacts(accounts),
+        "subscriptions": read_subscriptions(accounts),
+        "subscription_items": read_subscription_items(accounts),
+        "invoices": read_invoices(accounts),
+        "tickets": read_tickets(accounts),
+        "touchpoints": read_touchpoints(accounts),
+        "survey_responses": read_survey_responses(accounts),
+        "usage_daily": read_usage_daily(usage_since, accounts),
+        "performance_daily": read_performance_daily(usage_since, accounts),
         "exchange_rates": read_exchange_rates(),
     }
