@@ -1,7 +1,9 @@
 """Ingestion benchmark: a real uvicorn server and concurrent senders posting 100-event Segment
-batches to /v1/batch on loopback for a fixed time; prints events/s, batch latency and server RSS.
+batches to /v1/batch on loopback for a fixed time; prints events/s acknowledged (durably, in the
+inbox), batch latency, server RSS, and the loader's progress: events loaded into the events
+table meanwhile, the inbox depth and lag when the senders stop, and how long the rest takes.
 
-    .venv/bin/python bench/ingest.py --seconds 10 --senders 4 --workers 2
+    .venv/bin/python bench/ingest.py --seconds 8 --senders 4 --workers 1
     .venv/bin/python bench/ingest.py --database-url postgres://postgres@127.0.0.1:5432/bench
 """
 
@@ -39,6 +41,12 @@ def main() -> None:
         action="store_true",
         help="Also run the usage rollup in a loop during the load; report its rate and lag.",
     )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=300.0,
+        help="How long to wait, after the senders stop, for the loader to empty the inbox.",
+    )
     args = parser.parse_args()
     if not 0 < args.seconds <= 300 or not 0 < args.senders <= 64:
         parser.error("keep --seconds within 300 and --senders within 64")
@@ -64,15 +72,18 @@ def main() -> None:
         try:
             _wait_until_listening(port)
             _send_identities(port, key)
+            _status(env, wait_seconds=300)  # identities loaded first, as a real source's would be
             roller = _start_rollup_loop(env, args.seconds) if args.rollup else None
+            before = _status(env)
             results = _run_senders(port, key, args)
             rss = _peak_rss_mb(server.pid)
+            loader_lines = _watch_loader(env, before, results, args.drain_timeout)
             rollup_lines = _finish_rollup_loop(roller)
         finally:
             server.terminate()
             server.wait(timeout=30)
     _report(args, results, rss)
-    for line in rollup_lines:
+    for line in loader_lines + rollup_lines:
         print(line)
 
 
@@ -88,6 +99,60 @@ import uvicorn
 uvicorn.run("tend.config.asgi:application", host="127.0.0.1", port={0}, workers={1},
             lifespan="off", log_level="warning", access_log=False)
 """
+
+
+STATUS = """
+import sys, time, django, orjson
+django.setup()
+from django.utils import timezone
+from tend.usage.loader import inbox_depth
+from tend.usage.models import Event
+deadline = time.monotonic() + float(sys.argv[1])
+started = time.monotonic()
+while True:
+    depth = inbox_depth()
+    lag = (timezone.now() - depth.oldest).total_seconds() if depth.oldest else 0.0
+    status = {{"events": Event.objects.count(), "inbox": depth.messages, "lag": lag,
+              "seconds": time.monotonic() - started}}
+    print(orjson.dumps(status).decode(), flush=True)
+    if not depth.messages or time.monotonic() >= deadline:
+        break
+    time.sleep(0.25)
+"""
+
+
+def _status(env: dict[str, str], wait_seconds: float = 0.0) -> list[dict[str, float]]:
+    """The events table's size and the inbox's depth and lag, now; with `wait_seconds`, polled
+    until the inbox is empty (the last line is the end)."""
+    output = subprocess.run(
+        [sys.executable, "-c", STATUS.format(), str(wait_seconds)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [orjson.loads(line) for line in output.strip().splitlines()]
+
+
+def _watch_loader(
+    env: dict[str, str], before: list[dict[str, float]], results: dict[str, object], wait: float
+) -> list[str]:
+    """The loader's figures: how much it loaded while the senders sent, and the rest."""
+    polled = _status(env, wait)
+    at_stop, last = polled[0], polled[-1]
+    elapsed: float = results["elapsed"]  # type: ignore[assignment]
+    loaded_during = at_stop["events"] - before[-1]["events"]
+    loaded_after = last["events"] - at_stop["events"]
+    rate_during = loaded_during / elapsed
+    rate_after = loaded_after / last["seconds"] if last["seconds"] else 0.0
+    drained = "drained" if not last["inbox"] else f"{last['inbox']:,} still waiting"
+    return [
+        f"loaded meanwhile  {loaded_during:,.0f} events ({rate_during:,.0f} events/s)",
+        f"at the end        {at_stop['inbox']:,} events in the inbox, "
+        f"oldest {at_stop['lag']:.1f} s",
+        f"then              {loaded_after:,.0f} more in {last['seconds']:.1f} s "
+        f"({rate_after:,.0f} events/s), {drained}",
+    ]
 
 
 ROLLUP_LOOP = """

@@ -254,6 +254,7 @@ def _register_domain_commands() -> None:
     from tend.imports.cli import import_command
     from tend.metrics.cli import cohorts_command, kpi_command, metrics_command
     from tend.usage.cli import commands as source_commands
+    from tend.usage.inbox_cli import commands as inbox_commands
     from tend.usage.rollup_cli import commands as rollup_commands
 
     app.command("import")(import_command)
@@ -263,6 +264,7 @@ def _register_domain_commands() -> None:
     app.add_typer(token_commands, name="token", callback=setup_django)
     app.add_typer(rollup_commands, name="rollup")
     app.add_typer(source_commands, name="source", callback=setup_django)
+    app.add_typer(inbox_commands, name="ingest")
 
 
 _register_domain_commands()

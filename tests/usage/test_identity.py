@@ -9,6 +9,7 @@ from django.test import Client
 
 from tend.billing.models import SubscriptionStatus
 from tend.customers.models import Account, Contact, ContactIdentity, LifecycleGroup
+from tend.usage.loader import drain_inbox
 from tend.usage.models import Event, Source
 from tests.factories import AccountFactory, SubscriptionFactory
 from tests.usage.ingest_support import post_json, source_key, track
@@ -22,6 +23,7 @@ def _send(client: Client, key: str, *messages: dict[str, object]) -> None:
     response = post_json(client, "/v1/batch", {"batch": list(messages)}, key)
     assert response.status_code == 200, response.content
     assert response.json()["rejected"] == []
+    drain_inbox()
 
 
 def _identify(message_id: str, at: str, traits: dict[str, object], **fields: object) -> dict:

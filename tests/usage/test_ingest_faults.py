@@ -1,5 +1,6 @@
-"""Faults against a real `tend serve` process: SIGKILL mid-stream, and a locked database.
-Every acknowledged message must be stored exactly once, and retries must land the rest."""
+"""Faults against a real `tend serve` process: SIGKILL mid-stream, and a locked inbox and
+events table. Every acknowledged message must be stored exactly once (after the inbox is
+loaded), and retries must land the rest."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import orjson
 import pytest
 from django.db import connection
 
-from tend.usage.ingest import LOCK_WAIT_MILLISECONDS
+from tend.usage.inbox_sqlite import LOCK_WAIT_SECONDS
 from tend.usage.keys import create_source_with_key
 from tests.servers import free_port, server_env
 
@@ -38,6 +39,15 @@ class Store:
     env: dict[str, str]
     sqlite_path: Path | None
 
+    @property
+    def inbox_path(self) -> Path | None:
+        return None if self.sqlite_path is None else self.sqlite_path.with_name("inbox.sqlite3")
+
+    def drain(self) -> None:
+        """Load the inbox into the events table, as the server's or worker's loader would."""
+        code = "import django; django.setup(); from tend.usage.loader import drain_inbox as d; d()"
+        subprocess.run([sys.executable, "-c", code], env=self.env, check=True, timeout=120)
+
     def message_counts(self) -> dict[str, int]:
         sql = "SELECT message_id, COUNT(*) FROM usage_event WHERE source = 'faults' GROUP BY 1"
         if self.sqlite_path is not None:
@@ -49,15 +59,21 @@ class Store:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the event table (PostgreSQL) or the whole database (SQLite) exclusively."""
-        if self.sqlite_path is not None:
-            db = sqlite3.connect(self.sqlite_path, isolation_level=None)
-            db.execute("BEGIN EXCLUSIVE")
+        """Hold the inbox and the events table (PostgreSQL) or both database files (SQLite)
+        exclusively: nothing can be acknowledged, nothing loaded."""
+        if self.sqlite_path is not None and self.inbox_path is not None:
+            databases = [
+                sqlite3.connect(path, isolation_level=None)
+                for path in (self.inbox_path, self.sqlite_path)
+            ]
+            for db in databases:
+                db.execute("BEGIN EXCLUSIVE")
             try:
                 yield
             finally:
-                db.execute("ROLLBACK")
-                db.close()
+                for db in databases:
+                    db.execute("ROLLBACK")
+                    db.close()
             return
         import psycopg
 
@@ -68,7 +84,7 @@ class Store:
             user=settings["USER"],
             dbname=settings["NAME"],
         ) as db:
-            db.execute("LOCK TABLE usage_event IN ACCESS EXCLUSIVE MODE")
+            db.execute("LOCK TABLE usage_inboxbatch, usage_event IN ACCESS EXCLUSIVE MODE")
             yield
             db.rollback()
 
@@ -102,6 +118,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     data_dir: Path = request.getfixturevalue("sqlite_data_dir")
     path = data_dir / "tend.sqlite3"
+    if path.with_name("inbox.sqlite3").exists():
+        with sqlite3.connect(path.with_name("inbox.sqlite3")) as db:
+            db.execute("DELETE FROM inbox")
     with sqlite3.connect(path) as db:
         db.execute("DELETE FROM usage_event")
         db.execute("DELETE FROM usage_writekey")
@@ -213,14 +232,17 @@ def test_sigkill_mid_stream_loses_no_acknowledged_message(
     acked_before_kill = set(sender.acked)
     assert len(acked_before_kill) >= 40 * BATCH_SIZE
 
+    store.drain()  # what the killed server acknowledged is in its inbox or already loaded
     counts = store.message_counts()
     assert acked_before_kill <= counts.keys()
+    assert set(counts.values()) == {1}
 
     with _server(store, port, tmp_path / "second.log"):
         deadline = time.monotonic() + 30
         for number in sorted(set(attempted)):
             sender.send_until_acked(number, deadline)
 
+    store.drain()
     counts = store.message_counts()
     everything = {f"b{b}-m{n}" for b in set(attempted) for n in range(BATCH_SIZE)}
     assert set(counts) == everything
@@ -247,12 +269,13 @@ def test_locked_database_answers_503_and_retries_land_everything(
         with store.locked():
             thread = threading.Thread(target=stream)
             thread.start()
-            time.sleep(LOCK_WAIT_MILLISECONDS / 1000 + 1.5)
+            time.sleep(LOCK_WAIT_SECONDS + 1.5)
         thread.join(timeout=45)
         assert done.is_set()
 
     assert sender.unavailable, "no request met the locked database"
     assert set(sender.unavailable) == {"2"}
+    store.drain()
     counts = store.message_counts()
     assert set(counts) == {f"b{b}-m{n}" for b in range(batches) for n in range(BATCH_SIZE)}
     assert set(counts.values()) == {1}

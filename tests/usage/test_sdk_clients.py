@@ -15,6 +15,7 @@ from segment.analytics import Client as SegmentClient
 
 from tend.customers.models import Account, Contact
 from tend.usage.keys import create_source_with_key
+from tend.usage.loader import drain_inbox
 from tend.usage.models import Event, Source
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,6 +57,7 @@ def _send_segment_style(client: SegmentClient | RudderClient, prefix: str) -> No
 
 
 def _assert_landed_once(source: Source, prefix: str) -> None:
+    drain_inbox()
     rows = list(
         Event.objects.filter(source=source.slug, message_id__startswith=prefix).values_list(
             "message_id", "type", "account__external_id"
@@ -147,6 +149,7 @@ def test_posthog_client(live_server: LiveServer, source_key: tuple[Source, str])
         client.alias("anon-7", "user-1", uuid=ids[4])
         client.shutdown()
 
+    drain_inbox()
     rows = dict(Event.objects.filter(source=source.slug).values_list("message_id", "type"))
     assert rows == {
         ids[0]: "identify",

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from tend.usage.cli import commands
 from tend.usage.keys import authenticate
+from tend.usage.loader import drain_inbox
 from tend.usage.models import Source, WriteKey
 from tests.usage.ingest_support import post_json, track
 
@@ -30,6 +31,7 @@ def test_create_list_revoke_and_rejected(client: Client) -> None:
 
     bad = {"batch": [{**track("bad-1"), "event": None}]}
     assert post_json(client, "/v1/batch", bad, key).status_code == 200
+    drain_inbox()
     rejected = runner.invoke(commands, ["rejected", "--source", "mobile-app", "--limit", "5"])
     assert "bad-1" in rejected.output
     assert "missing_event" in rejected.output

@@ -64,6 +64,9 @@ def run_worker() -> None:
         raise RuntimeError("The job queue is in immediate mode (TEND_ENV=test); no worker needed.")
     consumer = huey.create_consumer(**_consumer_options())
     print(f"Tend worker: {_describe_queue(huey)}, {consumer.workers} thread(s).", flush=True)
+    from tend.usage.loader import start_background_loader
+
+    start_background_loader()
     consumer.run()
 
 

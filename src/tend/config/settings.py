@@ -96,6 +96,12 @@ class TendSettings(BaseSettings):
         description="Largest request body accepted by the event API, after gunzip "
         "(Segment's limit: 500 KB).",
     )
+    ingest_inbox_max_messages: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Events acknowledged but not yet loaded beyond which the event API answers "
+        "429 with Retry-After.",
+    )
     stripe_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated Stripe webhook signing secrets (`whsec_…`); several are "

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from tend.usage.models import Event, RejectedMessage, Source, UsageRollup, Watermark, WriteKey
+from tend.usage.models import (
+    Event,
+    InboxBatch,
+    RejectedMessage,
+    Source,
+    UsageRollup,
+    Watermark,
+    WriteKey,
+)
 
 
 @admin.register(Event)
@@ -40,3 +48,11 @@ class UsageRollupAdmin(admin.ModelAdmin):
 @admin.register(Watermark)
 class WatermarkAdmin(admin.ModelAdmin):
     list_display = ("name", "position", "updated_at")
+
+
+@admin.register(InboxBatch)
+class InboxBatchAdmin(admin.ModelAdmin):
+    """PostgreSQL's inbox, to look at; the loader empties it (SQLite's inbox is a file)."""
+
+    list_display = ("id", "received_at", "source_slug", "endpoint", "message_count")
+    exclude = ("payload",)

@@ -1,154 +1,198 @@
-"""The ingestion write: one transaction per request stores the batch's new events, applies
-identity, keeps the rejected messages; the caller acknowledges only after it returns."""
+"""Storing loaded inbox entries: inside the loader's transaction, the entries' new events are
+inserted with identity applied, their rejected messages kept and their keys' last use noted.
+
+Events already stored (a client's retry, or an entry loaded again after a crash) are skipped
+before identity runs, so neither the event nor its identity effects are applied twice.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
-from django.db import OperationalError, connection, transaction
+from django.db import connection
 
 from tend.customers.identity import resolve_messages
 from tend.usage.actions import EVENT_COLUMNS, db_time_formatter
-from tend.usage.keys import AuthenticatedKey
+from tend.usage.inbox import InboxEntry
 from tend.usage.models import Event, RejectedMessage, WriteKey
-from tend.usage.segment_spec import Message, Rejection
+from tend.usage.segment_spec import InvalidMessage, Message, Rejection, check_messages, parse_time
 
-LOCK_WAIT_MILLISECONDS = 3000
-"""How long a batch waits for a locked database before the client is told to retry (503)."""
 KEY_USE_GRANULARITY = timedelta(minutes=1)
-_SQLITE_WRITER = threading.Lock()
-"""SQLite has one writer at a time; queueing this process's writers here avoids SQLite's
-sleeping busy handler, which adds up to 100 ms of latency per collision."""
+STORED_LOOKUP_CHUNK = 500
+ROWS_PER_STATEMENT = 1_000
+"""PostgreSQL: rows per multi-row INSERT (one statement, not one per row; 11 parameters each)."""
 
 
 @dataclass(slots=True)
-class IngestResult:
-    """What happened to a request's messages."""
+class LoadedEntry:
+    """An inbox entry decoded and validated again: its messages and all its rejections."""
 
-    accepted: int = 0
+    entry: InboxEntry
+    messages: list[Message]
+    rejections: list[Rejection]
+
+
+@dataclass(slots=True)
+class StoreReport:
+    """What storing some entries did."""
+
+    events: int = 0
     duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: int = 0
+    sources: set[str] = field(default_factory=set)
 
 
-def ingest(
-    key: AuthenticatedKey,
-    endpoint: str,
-    messages: list[Message],
-    rejections: list[Rejection],
-    received_at: datetime,
-) -> IngestResult:
-    """Store a validated batch durably, in one transaction; duplicates of stored messages are
-    skipped (and their identity effects not applied twice)."""
-    result = IngestResult(rejected=rejections)
-    if not messages and not rejections:
-        return result
-    _limit_lock_wait()
-    with _one_writer(), transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL lock_timeout = {LOCK_WAIT_MILLISECONDS}")
-        new_messages = _without_stored(key.source_slug, messages)
-        result.duplicates = len(messages) - len(new_messages)
-        if new_messages:
-            resolve_messages(new_messages)
-            result.accepted = _insert_events(key.source_slug, new_messages, received_at)
-        if rejections:
-            _store_rejections(key.source_id, endpoint, rejections, received_at)
-        if key.last_used_at is None or received_at - key.last_used_at >= KEY_USE_GRANULARITY:
-            WriteKey.objects.filter(pk=key.key_id).update(last_used_at=received_at)
-    return result
-
-
-@contextmanager
-def _one_writer() -> Iterator[None]:
-    """On SQLite, take this process's writer turn, or fail like a locked database (503)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield
-        return
-    if not _SQLITE_WRITER.acquire(timeout=LOCK_WAIT_MILLISECONDS / 1000):
-        raise OperationalError("database is locked (waited for this process's writers)")
+def decode_entry(entry: InboxEntry) -> LoadedEntry:
+    """The entry's messages, validated with the rules that accepted them (no size limit: the
+    request enforced the limit in force when it was acknowledged)."""
+    payload = entry.decode()
     try:
-        yield
-    finally:
-        _SQLITE_WRITER.release()
+        sent_at = parse_time(payload.sent_at, "sentAt")
+    except InvalidMessage:
+        sent_at = None
+    checked = check_messages(
+        list(payload.messages),
+        entry.received_at,
+        sent_at,
+        sys.maxsize,
+        forced_type=payload.forced_type,
+        batch_context=payload.batch_context,
+    )
+    rejections = [Rejection(*fields) for fields in payload.rejections] + checked.rejections
+    return LoadedEntry(entry=entry, messages=checked.messages, rejections=rejections)
 
 
-def _limit_lock_wait() -> None:
-    """On SQLite, wait at most LOCK_WAIT_MILLISECONDS for the write lock and commit with a full
-    sync, so an acknowledged batch survives a power loss, not only a crash."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        return
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
-        cursor.execute(f"PRAGMA busy_timeout = {LOCK_WAIT_MILLISECONDS}")
-        cursor.execute("PRAGMA synchronous = FULL")
+def store_entries(loaded: list[LoadedEntry]) -> StoreReport:
+    """Store the entries' events, identity and rejections; call inside a transaction."""
+    report = StoreReport()
+    candidates: list[tuple[Message, InboxEntry]] = []
+    seen: set[tuple[str, str]] = set()
+    for item in loaded:
+        source = item.entry.source_slug
+        for message in item.messages:
+            if (source, message.message_id) in seen:
+                report.duplicates += 1
+                continue
+            seen.add((source, message.message_id))
+            candidates.append((message, item.entry))
+    stored = _stored_keys(seen)
+    new = [pair for pair in candidates if (pair[1].source_slug, pair[0].message_id) not in stored]
+    report.duplicates += len(candidates) - len(new)
+    if new:
+        resolve_messages([message for message, _ in new])
+        report.events = _insert_events(new)
+    report.rejected = _store_rejections(loaded)
+    _note_key_use(loaded)
+    report.sources = {item.entry.source_slug for item in loaded}
+    return report
 
 
-def _without_stored(source: str, messages: list[Message]) -> list[Message]:
-    if not messages:
-        return messages
+def _stored_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (source, message id) pairs the events table already holds."""
+    by_source: dict[str, list[str]] = {}
+    for source, message_id in keys:
+        by_source.setdefault(source, []).append(message_id)
     table = connection.ops.quote_name(Event._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(messages))
+    stored: set[tuple[str, str]] = set()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT message_id FROM {table} WHERE source = %s AND message_id IN ({placeholders})",
-            [source, *(message.message_id for message in messages)],
-        )
-        stored = {row[0] for row in cursor.fetchall()}
-    if not stored:
-        return messages
-    return [message for message in messages if message.message_id not in stored]
+        for source, ids in by_source.items():
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"SELECT message_id FROM {table} WHERE source = %s AND message_id = ANY(%s)",
+                    [source, ids],
+                )
+                stored.update((source, row[0]) for row in cursor.fetchall())
+                continue
+            for start in range(0, len(ids), STORED_LOOKUP_CHUNK):
+                chunk = ids[start : start + STORED_LOOKUP_CHUNK]
+                placeholders = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT message_id FROM {table} "
+                    f"WHERE source = %s AND message_id IN ({placeholders})",
+                    [source, *chunk],
+                )
+                stored.update((source, row[0]) for row in cursor.fetchall())
+    return stored
 
 
-def _insert_events(source: str, messages: list[Message], received_at: datetime) -> int:
+def _insert_events(new: list[tuple[Message, InboxEntry]]) -> int:
     table = connection.ops.quote_name(Event._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(column) for column in EVENT_COLUMNS)
     placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
     db_time = db_time_formatter()
-    received = db_time(received_at)
+    received_times: dict[datetime, Any] = {}
     dumps = orjson.dumps
-    rows = [
-        (
-            source,
-            message.message_id,
-            message.type,
-            message.name,
-            message.user_id,
-            message.anonymous_id,
-            message.account_id,
-            db_time(message.timestamp),
-            received,
-            dumps(message.properties).decode(),
-            dumps(message.context).decode(),
+    rows = []
+    for message, entry in new:
+        received = received_times.get(entry.received_at)
+        if received is None:
+            received = received_times[entry.received_at] = db_time(entry.received_at)
+        rows.append(
+            (
+                entry.source_slug,
+                message.message_id,
+                message.type,
+                message.name,
+                message.user_id,
+                message.anonymous_id,
+                message.account_id,
+                db_time(message.timestamp),
+                received,
+                message.properties_json or dumps(message.properties).decode(),
+                message.context_json or dumps(message.context).decode(),
+            )
         )
-        for message in messages
-    ]
+    conflict = "ON CONFLICT (source, message_id) DO NOTHING"
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-            "ON CONFLICT (source, message_id) DO NOTHING",
-            rows,
-        )
-        return max(cursor.rowcount, 0)
+        if connection.vendor == "sqlite":  # executemany stays in C: SQLite's fastest insert
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {conflict}", rows
+            )
+            return max(cursor.rowcount, 0)
+        inserted = 0
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            values = ", ".join([f"({placeholders})"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}",
+                [value for row in chunk for value in row],
+            )
+            inserted += max(cursor.rowcount, 0)
+        return inserted
 
 
-def _store_rejections(
-    source_id: int, endpoint: str, rejections: list[Rejection], received_at: datetime
-) -> None:
-    RejectedMessage.objects.bulk_create(
+def _store_rejections(loaded: list[LoadedEntry]) -> int:
+    rows = [
         RejectedMessage(
-            source_id=source_id,
-            endpoint=endpoint[:40],
+            source_id=item.entry.source_id,
+            endpoint=item.entry.endpoint[:40],
             message_id=rejection.message_id,
             code=rejection.code,
             reason=rejection.reason,
             payload=rejection.payload,
-            received_at=received_at,
+            received_at=item.entry.received_at,
         )
-        for rejection in rejections
-    )
+        for item in loaded
+        for rejection in item.rejections
+    ]
+    if rows:
+        RejectedMessage.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
+def _note_key_use(loaded: list[LoadedEntry]) -> None:
+    """Each key's last use, to the minute (one update per key and load, not per request)."""
+    latest: dict[int, datetime] = {}
+    for item in loaded:
+        key_id, at = item.entry.key_id, item.entry.received_at
+        if key_id not in latest or at > latest[key_id]:
+            latest[key_id] = at
+    for key_id, at in latest.items():
+        WriteKey.objects.filter(pk=key_id, last_used_at__lt=at - KEY_USE_GRANULARITY).update(
+            last_used_at=at
+        )
+        WriteKey.objects.filter(pk=key_id, last_used_at__isnull=True).update(last_used_at=at)

@@ -28,6 +28,10 @@ class WriteKeyNotFound(LookupError):
     """A write key or source that cannot be found or is ambiguous."""
 
 
+class KeyNotCached(LookupError):
+    """The key was not checked recently: only `authenticate`, which may query, can tell."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuthenticatedKey:
     """What a request learns from a valid write key."""
@@ -109,6 +113,17 @@ def authenticate(key: str) -> AuthenticatedKey | None:
             _recently_checked.clear()
         _recently_checked[digest] = (now, found)
     return found
+
+
+def authenticate_cached(key: str) -> AuthenticatedKey | None:
+    """`authenticate` without a query, for the event loop: the recently checked key, None for
+    no key, or KeyNotCached."""
+    if not key:
+        return None
+    cached = _recently_checked.get(digest_of(key))
+    if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_SECONDS:
+        return cached[1]
+    raise KeyNotCached(key[:PREFIX_LENGTH])
 
 
 def _lookup(digest: str) -> AuthenticatedKey | None:

@@ -140,3 +140,19 @@ class Watermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position}"
+
+
+class InboxBatch(models.Model):
+    """One acknowledged request's messages, waiting for the loader (PostgreSQL's inbox; SQLite
+    keeps its inbox in its own file). Deleted in the transaction that loads it."""
+
+    source_id = models.BigIntegerField()
+    source_slug = models.CharField(max_length=60)
+    key_id = models.BigIntegerField()
+    endpoint = models.CharField(max_length=40)
+    received_at = models.DateTimeField()
+    message_count = models.IntegerField()
+    payload = models.BinaryField(help_text="zlib-compressed JSON: messages and rejections.")
+
+    def __str__(self) -> str:
+        return f"inbox {self.pk}: {self.message_count} from {self.source_slug}"

@@ -1,6 +1,8 @@
-"""The Segment message spec: turn decoded JSON messages into validated `Message`s or rejections.
+"""The Segment message spec: turn JSON messages into validated `Message`s or rejections.
 
-Plain Python on purpose: this runs for every event on the ingestion hot path.
+This is the reference validator, over decoded dicts. `fast_spec` validates the common valid
+message straight from its JSON bytes and defers to this module for anything else, so the rules,
+codes and reasons live here once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 MESSAGE_TYPES = frozenset({"track", "identify", "group", "page", "screen", "alias"})
@@ -17,6 +20,8 @@ PRODUCT_TYPES = frozenset({"track", "page", "screen"})
 MAX_ID_LENGTH = 120
 MAX_NAME_LENGTH = 200
 MAX_REJECTED_PAYLOAD_CHARS = 8 * 1024
+NUL_ESCAPE = b"\\u0000"
+"""PostgreSQL cannot store NUL in text or jsonb; such messages are refused on every database."""
 
 
 @dataclass(slots=True)
@@ -36,6 +41,11 @@ class Message:
     previous_id: str = ""
     account_id: int | None = None
     fill_traits_only: bool = False
+    properties_json: str | None = None
+    """When set, the stored JSON text of `properties` (the fast path keeps the text as sent
+    instead of decoding and re-encoding it); `properties` is then left empty."""
+    context_json: str | None = None
+    """Likewise for `context`."""
 
 
 @dataclass(slots=True)
@@ -65,7 +75,7 @@ def parse_time(value: Any, what: str) -> datetime | None:
         raise InvalidMessage("invalid_timestamp", f"{what} must be an ISO-8601 string.")
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidMessage("invalid_timestamp", f"{what} is not an ISO-8601 time.") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
@@ -81,6 +91,63 @@ def payload_text(message: Any) -> str:
     return text[:MAX_REJECTED_PAYLOAD_CHARS]
 
 
+@dataclass(slots=True)
+class CheckedMessages:
+    """A request's messages split into valid ones (each with its JSON as received, for the
+    inbox) and rejections; `repeats` counts messages whose id came earlier in the same list."""
+
+    messages: list[Message] = field(default_factory=list)
+    sources: list[bytes] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    repeats: int = 0
+
+
+def check_messages(
+    raw_messages: list[Any],
+    received_at: datetime,
+    sent_at: datetime | None,
+    max_message_bytes: int,
+    forced_type: str | None = None,
+    batch_context: dict[str, Any] | None = None,
+) -> CheckedMessages:
+    """Validate raw messages, each either JSON bytes (`msgspec.Raw`, the fast path) or a
+    decoded value; duplicates within the list are kept once (first wins)."""
+    from tend.usage.fast_spec import fast_message
+
+    checked = CheckedMessages()
+    seen: set[str] = set()
+    for raw in raw_messages:
+        source: bytes | None = None
+        try:
+            if isinstance(raw, msgspec.Raw):
+                source = bytes(raw)
+                message = fast_message(
+                    raw, received_at, sent_at, max_message_bytes, forced_type, batch_context
+                )
+                if message is None:
+                    decoded = orjson.loads(source)
+                    message = validate_message(
+                        decoded, len(source), received_at, sent_at, max_message_bytes,
+                        forced_type, batch_context,
+                    )  # fmt: skip
+            else:
+                source = _encoded(raw)
+                message = validate_message(
+                    raw, len(source), received_at, sent_at, max_message_bytes,
+                    forced_type, batch_context,
+                )  # fmt: skip
+        except InvalidMessage as error:
+            checked.rejections.append(_rejection(raw if source is None else source, error))
+            continue
+        if message.message_id in seen:
+            checked.repeats += 1
+            continue
+        seen.add(message.message_id)
+        checked.messages.append(message)
+        checked.sources.append(source)
+    return checked
+
+
 def validate_messages(
     raw_messages: list[Any],
     received_at: datetime,
@@ -89,52 +156,58 @@ def validate_messages(
     forced_type: str | None = None,
     batch_context: dict[str, Any] | None = None,
 ) -> tuple[list[Message], list[Rejection]]:
-    """Split raw messages into valid ones and rejections; duplicates within the batch are kept
-    once (first wins)."""
-    messages: list[Message] = []
-    rejections: list[Rejection] = []
-    seen: set[str] = set()
-    for raw in raw_messages:
+    """Split raw messages into valid ones and rejections (see `check_messages`)."""
+    checked = check_messages(
+        raw_messages, received_at, sent_at, max_message_bytes, forced_type, batch_context
+    )
+    return checked.messages, checked.rejections
+
+
+def _encoded(raw: Any) -> bytes:
+    try:
+        return orjson.dumps(raw)
+    except TypeError:
+        return repr(raw).encode()
+
+
+def _rejection(raw: Any, error: InvalidMessage) -> Rejection:
+    if isinstance(raw, bytes):
         try:
-            message = _validate(
-                raw, received_at, sent_at, max_message_bytes, forced_type, batch_context
-            )
-        except InvalidMessage as error:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            rejections.append(
-                Rejection(
-                    message_id=str(message_id)[:MAX_ID_LENGTH] if message_id is not None else "",
-                    code=error.code,
-                    reason=error.reason,
-                    payload=payload_text(raw),
-                )
-            )
-            continue
-        if message.message_id not in seen:
-            seen.add(message.message_id)
-            messages.append(message)
-    return messages, rejections
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raw = raw.decode(errors="replace")
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    return Rejection(
+        message_id=str(message_id)[:MAX_ID_LENGTH] if message_id is not None else "",
+        code=error.code,
+        reason=error.reason,
+        payload=payload_text(raw),
+    )
 
 
-def _validate(
+def validate_message(
     raw: Any,
+    size: int,
     received_at: datetime,
     sent_at: datetime | None,
     max_message_bytes: int,
     forced_type: str | None,
     batch_context: dict[str, Any] | None,
 ) -> Message:
+    """The reference rules for one decoded message whose JSON is `size` bytes long."""
     if not isinstance(raw, dict):
         raise InvalidMessage("invalid_message", "A message must be a JSON object.")
-    encoded = orjson.dumps(raw)
-    if len(encoded) > max_message_bytes:
+    if size > max_message_bytes:
         raise InvalidMessage(
             "message_too_large",
-            f"The message is {len(encoded)} bytes; the limit is {max_message_bytes} bytes.",
+            f"The message is {size} bytes; the limit is {max_message_bytes} bytes.",
         )
     kind = forced_type or raw.get("type")
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         raise InvalidMessage("invalid_type", f"Unknown message type {kind!r}.")
+    encoded = orjson.dumps(raw)
+    if NUL_ESCAPE in encoded:
+        raise InvalidMessage("invalid_field", "The message contains a NUL character (\\u0000).")
     user_id = _identifier(raw.get("userId"), "userId")
     anonymous_id = _identifier(raw.get("anonymousId"), "anonymousId")
     if kind == "alias":
@@ -203,7 +276,10 @@ def _corrected_timestamp(
     message_sent_at = parse_time(raw.get("sentAt"), "sentAt") or sent_at
     if message_sent_at is None:
         return device_time
-    return device_time + (received_at - message_sent_at)
+    try:
+        return device_time + (received_at - message_sent_at)
+    except OverflowError:
+        raise InvalidMessage("invalid_timestamp", "timestamp is out of range.") from None
 
 
 def _identifier(value: Any, what: str) -> str:
