@@ -145,7 +145,10 @@ def test_filters_use_external_ids_and_the_query_count_stays_flat(
         client.get("/api/contacts/?page_size=50", **bearer(token))
 
 
-def test_openapi_documents_every_entity(client: Client) -> None:
+def test_openapi_documents_every_entity(signed_in_client: Client) -> None:
+    """The document and the browsable docs are for signed-in people only."""
+    assert Client().get("/api/openapi.json").status_code == 302
+    client = signed_in_client
     paths = client.get("/api/openapi.json").json()["paths"]
     for entity in ("accounts", "contacts", "tickets", "touchpoints", "survey-responses"):
         assert f"/api/{entity}/" in paths

@@ -21,6 +21,7 @@ from tests.factories import (
     SubscriptionItemFactory,
     TicketFactory,
 )
+from tests.web.snapshot_data import revenue_rows, series, store
 
 
 def test_home_shows_portfolio_numbers(signed_in_client: Client) -> None:
@@ -94,3 +95,43 @@ def test_home_shows_mrr_per_currency_without_adding_them_up(signed_in_client: Cl
     assert figures == ["£4,000", "$400", "€164"]
     assert "CHF" not in html
     assert "Not converted" in html
+
+
+def test_home_shows_portfolio_kpi_cards_with_change_and_sparkline(
+    signed_in_client: Client,
+) -> None:
+    rows = revenue_rows() + revenue_rows(("csm", "casey"), scale=0.25)
+    rows += series("nps", [10, 20, 30, 40, 35, 45], base=50)
+    store(rows)
+
+    response = signed_in_client.get(reverse("web:home"))
+
+    cards = {card.info.name: card for card in response.context["cards"]}
+    assert list(cards) == ["mrr", "nrr", "grr", "logo_churn_rate", "nps"]
+    assert cards["mrr"].text == "$12,000"
+    assert cards["nrr"].text == "104.0 %"
+    assert cards["grr"].text == "93.0 %"
+    assert cards["logo_churn_rate"].text == "5.0 %"
+    assert cards["nps"].text == "45.0"
+    assert cards["mrr"].change is not None and cards["mrr"].change.text == "14.3 %"
+    assert cards["grr"].change is not None and cards["grr"].change.verdict == "worse"
+    html = response.content.decode()
+    assert "▲" in html and "better" in html
+    spark = json.loads(html.split('id="spark-mrr" type="application/json">')[1].split("<")[0])
+    assert len(spark["labels"]) == 12  # the last 12 months
+    assert spark["datasets"][0]["data"][-1] == 12000
+    assert 'data-testid="mrr">' in html  # the live MRR per currency is still there
+
+    casey = signed_in_client.get(
+        reverse("web:home"), {"scope": "csm:casey"}, headers={"HX-Request": "true"}
+    )
+    fragment = casey.content.decode()
+    assert "<html" not in fragment
+    assert "$3,000" in fragment
+    assert "No data yet" in fragment  # no NPS stored for casey's book
+
+
+def test_home_without_snapshots_still_works(signed_in_client: Client) -> None:
+    response = signed_in_client.get(reverse("web:home"))
+    assert response.status_code == 200
+    assert all(card.text == "—" for card in response.context["cards"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -22,6 +23,7 @@ api = NinjaAPI(
     title="Tend API",
     version="1",
     urls_namespace="api",
+    docs_decorator=login_required,
     description="Customer success data: accounts, contacts, tickets, touchpoints, survey "
     "responses. Authenticate with `Authorization: Bearer <token>` (create one with "
     "`tend token create USER`) or a signed-in session.",

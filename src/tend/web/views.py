@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,6 +16,10 @@ from tend.customers.models import LifecycleStage
 from tend.support import queries as support
 from tend.surveys import queries as surveys
 from tend.usage import queries as usage
+from tend.web.kpi_series import kpi_card, load_values
+from tend.web.permissions import signed_in
+from tend.web.report_filters import shift_periods
+from tend.web.report_views import report_setup, wants_fragment
 
 ACCOUNTS_PER_PAGE = 50
 # Contacts listed on the account page; the rest are counted ("and N more").
@@ -52,19 +55,38 @@ def _sort_columns(current: str) -> dict[str, SortColumn]:
     return columns
 
 
-def _wants_fragment(request: HttpRequest) -> bool:
-    """htmx swaps in a fragment, except when it restores history and needs the whole page."""
-    headers = request.headers
-    return (
-        headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true"
+HOME_KPIS = ["mrr", "nrr", "grr", "logo_churn_rate", "nps"]
+
+
+def _portfolio_kpis(request: HttpRequest) -> dict[str, object]:
+    """KPI cards of the last 12 months for the chosen scope (portfolio, a segment or a CSM)."""
+    setup = report_setup(request)
+    filters = replace(
+        setup.filters,
+        grain="month",
+        first=shift_periods("month", setup.filters.last, 11),
     )
+    values = load_values(HOME_KPIS, filters, setup.currency)
+    return {
+        "cards": [kpi_card(values, kpi) for kpi in HOME_KPIS],
+        "filters": filters,
+        "choices": setup.choices,
+        "run": setup.run,
+    }
 
 
-@login_required
+@signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    """Portfolio overview: accounts per stage, paying accounts, MRR per currency, open tickets."""
+    """Portfolio overview: KPI cards with their trend, accounts per stage, paying accounts, MRR
+    per currency, open tickets. htmx scope changes get only the KPI cards."""
+    kpis = _portfolio_kpis(request)
+    if wants_fragment(request):
+        response = render(request, "web/_home_kpis.html", kpis)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
     stages = customers.stage_counts()
     context = {
+        **kpis,
         "stages": stages,
         "account_total": sum(s.count for s in stages),
         "paying_accounts": billing.paying_account_count(),
@@ -72,10 +94,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "open_tickets": support.open_ticket_count(),
         "chart_data": {"labels": [s.label for s in stages], "counts": [s.count for s in stages]},
     }
-    return render(request, "web/home.html", context)
+    response = render(request, "web/home.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
-@login_required
+@signed_in
 def account_list(request: HttpRequest) -> HttpResponse:
     """Searchable, filterable, sortable accounts; htmx requests get only the results fragment."""
     query = request.GET.get("q", "").strip()
@@ -94,7 +118,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "columns": _sort_columns(sort),
     }
-    if _wants_fragment(request):
+    if wants_fragment(request):
         response = render(request, "web/_account_results.html", context | {"htmx": True})
     else:
         context |= {"stages": LifecycleStage.choices, "owners": customers.account_owners()}
@@ -103,7 +127,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
+@signed_in
 def account_detail(request: HttpRequest, external_id: str) -> HttpResponse:
     """Account 360 skeleton: everything known about one customer on one page."""
     account = customers.account_by_external_id(external_id)
