@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tend.metrics import billing_kpis, revenue_kpis, support, team, voice
+from tend.metrics import billing_kpis, revenue_kpis, support, team, usage, voice
 from tend.metrics.kpi import Kpi, KpiPipeline
 
 DEFINITIONS_VERSION = "2026.11"
@@ -14,6 +14,7 @@ PIPELINES: tuple[KpiPipeline, ...] = (
     *voice.PIPELINES,
     *support.PIPELINES,
     *team.PIPELINES,
+    *usage.PIPELINES,
 )
 KPIS: dict[str, Kpi] = {kpi.name: kpi for pipeline in PIPELINES for kpi in pipeline.kpis}
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(kpi.family for kpi in KPIS.values()))
