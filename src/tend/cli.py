@@ -251,6 +251,7 @@ def _generate_into_database(
 def _register_domain_commands() -> None:
     """Commands whose bodies live in their domain's `cli.py`."""
     from tend.core.cli import commands as token_commands
+    from tend.health.cli import lists_command, score_command, scorecard_commands
     from tend.imports.cli import import_command
     from tend.metrics.cli import cohorts_command, kpi_command, metrics_command
     from tend.usage.cli import commands as source_commands
@@ -261,6 +262,9 @@ def _register_domain_commands() -> None:
     app.command("kpi")(kpi_command)
     app.command("metrics")(metrics_command)
     app.command("cohorts")(cohorts_command)
+    app.command("score")(score_command)
+    app.command("lists")(lists_command)
+    app.add_typer(scorecard_commands, name="scorecard")
     app.add_typer(token_commands, name="token", callback=setup_django)
     app.add_typer(rollup_commands, name="rollup")
     app.add_typer(source_commands, name="source", callback=setup_django)

@@ -135,6 +135,18 @@ EXPECTED: dict[str, Expect] = {
     "api/metrics/kpis/<name>": Expect("/api/metrics/kpis/mrr", api()),
     "api/metrics/runs/latest": Expect("/api/metrics/runs/latest", api()),
     "api/metrics/cohorts/<name>": Expect("/api/metrics/cohorts/logo_retention", api()),
+    "api/health/accounts/<external_id>": Expect("/api/health/accounts/{account}", api(404)),
+    "api/health/accounts/<external_id>/history": Expect(
+        "/api/health/accounts/{account}/history", api()
+    ),
+    "api/health/accounts/<external_id>/override": Expect(
+        "/api/health/accounts/{account}/override", everyone(405), post=api_write()
+    ),
+    "api/health/scorecards": Expect("/api/health/scorecards", api()),
+    "api/health/scorecards/<slug>/yaml": Expect(
+        "/api/health/scorecards/default-health/yaml", api(404)
+    ),
+    "api/health/lists/<name>": Expect("/api/health/lists/collections", api()),
     # Machine endpoints: each request is authenticated by a signature or a write key.
     "webhooks/stripe": Expect(
         "/webhooks/stripe", everyone(405), post=everyone(503), why="no signing secret in tests"

@@ -347,3 +347,10 @@ def first_subscription_start() -> date | None:
     """The day the earliest subscription started (UTC), or None without subscriptions."""
     first = Subscription.objects.aggregate(first=Min("started_at"))["first"]
     return None if first is None else first.astimezone(UTC).date()
+
+
+def last_billing_change() -> datetime | None:
+    """When an invoice or subscription was last created or changed."""
+    invoices = Invoice.objects.aggregate(last=Max("updated_at"))["last"]
+    subscriptions = Subscription.objects.aggregate(last=Max("updated_at"))["last"]
+    return max((t for t in (invoices, subscriptions) if t is not None), default=None)

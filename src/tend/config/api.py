@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tend.billing.api import invoices_router, subscriptions_router
 from tend.customers.api import accounts_router, contacts_router
+from tend.health.api import router as health_router
 from tend.metrics.api import router as metrics_router
 from tend.support.api import tickets_router, touchpoints_router
 from tend.surveys.api import responses_router
@@ -37,6 +38,7 @@ api.add_router("/touchpoints", touchpoints_router)
 api.add_router("/survey-responses", responses_router)
 api.add_router("/events", events_router)
 api.add_router("/metrics", metrics_router)
+api.add_router("/health", health_router)
 
 
 def _code(status: int) -> str:

@@ -16,6 +16,7 @@ from huey import Huey, crontab
 from huey.api import TaskWrapper
 
 from tend.core import jobs as core_jobs
+from tend.health import jobs as health_jobs
 from tend.metrics import jobs as metrics_jobs
 from tend.usage import jobs as usage_jobs
 
@@ -32,6 +33,7 @@ SCHEDULE: list[tuple[Job, Schedule]] = [
     (usage_jobs.roll_up_usage, crontab(minute="*")),
     (metrics_jobs.recompute_recent_metrics, crontab(minute="*/10")),
     (metrics_jobs.recompute_all_metrics, crontab(minute="40", hour="2")),
+    (health_jobs.score_today, crontab(minute="5")),
 ]
 """Periodic jobs and when they run (crontab in UTC)."""
 

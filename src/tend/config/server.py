@@ -35,6 +35,10 @@ def serve(host: str, port: int, with_worker: bool = True) -> None:
 
     huey = _setup()
     consumer = _start_embedded_consumer(huey) if with_worker else None
+    if consumer is not None:
+        from tend.health.freshness import start_background_rescorer
+
+        start_background_rescorer()
     _print_banner(host, port, huey, consumer)
     config = uvicorn.Config(
         ASGI_APPLICATION,
@@ -64,9 +68,11 @@ def run_worker() -> None:
         raise RuntimeError("The job queue is in immediate mode (TEND_ENV=test); no worker needed.")
     consumer = huey.create_consumer(**_consumer_options())
     print(f"Tend worker: {_describe_queue(huey)}, {consumer.workers} thread(s).", flush=True)
+    from tend.health.freshness import start_background_rescorer
     from tend.usage.loader import start_background_loader
 
     start_background_loader()
+    start_background_rescorer()
     consumer.run()
 
 

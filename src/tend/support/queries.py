@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db.models import Max
+
 from tend.customers.models import Account
 from tend.support.models import Ticket, TicketStatus, Touchpoint
 
@@ -29,3 +33,10 @@ def recent_touchpoints(account: Account, limit: int = 20) -> list[Touchpoint]:
         .select_related("contact", "csm")
         .order_by("-occurred_at", "-pk")[:limit]
     )
+
+
+def last_support_change() -> datetime | None:
+    """When a ticket or touchpoint was last created or changed."""
+    tickets = Ticket.objects.aggregate(last=Max("updated_at"))["last"]
+    touchpoints = Touchpoint.objects.aggregate(last=Max("updated_at"))["last"]
+    return max((t for t in (tickets, touchpoints) if t is not None), default=None)

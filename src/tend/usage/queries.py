@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from tend.customers.models import Account
@@ -48,3 +48,8 @@ def daily_active_users(
         .values_list("day", "users")
     )
     return [(day, counts.get(day, 0)) for day in (first + timedelta(n) for n in range(days))]
+
+
+def last_event_id() -> int:
+    """The newest stored event's id (0 without events): a cheap "anything new?" marker."""
+    return Event.objects.aggregate(last=Max("id"))["last"] or 0

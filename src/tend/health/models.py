@@ -1,0 +1,165 @@
+"""Scorecards and their versions, daily health snapshots, CSM overrides and health signals."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tend.core.models import TimestampedModel
+
+
+class Scorecard(TimestampedModel):
+    """A named health model; its rules live in versions. `segments`, `lifecycle_stages`,
+    `priority` and `is_default` mirror the latest version's config, for listing and selection."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    segments = models.JSONField(default=list, blank=True)
+    lifecycle_stages = models.JSONField(default=list, blank=True)
+    priority = models.IntegerField(default=100, help_text="Lower is checked first.")
+    is_default = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScorecardVersion(models.Model):
+    """One saved configuration of a scorecard (a validated `ScorecardConfig` as JSON); every
+    snapshot names the version that produced it."""
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    config = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+    backtest = models.JSONField(default=dict, blank=True, help_text="Filled by the backtest.")
+
+    class Meta:
+        ordering = ["scorecard", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scorecard", "number"], name="scorecard_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scorecard} v{self.number}"
+
+
+class HealthSnapshot(models.Model):
+    """An account's health on one day under one scorecard version, explaining itself.
+
+    `measures` maps each measure to `[raw, normalised, weight, contribution, missing 0/1]` (raw
+    null when missing; weight and contribution 0 when excluded; the contributions add up to the
+    computed score); `groups` maps each group to its score; `top_movers` lists
+    `[measure, change of its contribution over 7 days]`, largest first."""
+
+    account = models.ForeignKey(
+        "customers.Account",
+        on_delete=models.CASCADE,
+        related_name="health_snapshots",
+        db_index=False,  # the unique index below starts with the account
+    )
+    version = models.ForeignKey(
+        ScorecardVersion, on_delete=models.CASCADE, related_name="snapshots", db_index=False
+    )
+    day = models.DateField()
+    score = models.FloatField(null=True, blank=True, help_text="Shown: after any override.")
+    computed_score = models.FloatField(null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    computed_band = models.CharField(max_length=40, blank=True)
+    coverage = models.FloatField(default=0.0, help_text="Share of the weight with data, 0-1.")
+    groups = models.JSONField(default=dict)
+    measures = models.JSONField(default=dict)
+    change_7d = models.FloatField(null=True, blank=True)
+    change_30d = models.FloatField(null=True, blank=True)
+    top_movers = models.JSONField(null=True, blank=True)
+    overridden = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "version", "day"], name="health_snapshot_unique"
+            )
+        ]
+        # The unique index (account, version, day) serves an account's history and its latest
+        # snapshot; (version, day) serves a day's list and the replacement of whole days. No
+        # more: every index slows the bulk store of a backfill.
+        indexes = [models.Index(fields=["version", "day"], name="health_snapshot_version_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}: {self.score}"
+
+
+class ScoreOverride(models.Model):
+    """A CSM's judgement over the computed score: a score or a band, with a reason, applied to
+    the days from `created_at` to `expires_at` (inclusive, by date) unless cleared earlier."""
+
+    account = models.ForeignKey(
+        "customers.Account", on_delete=models.CASCADE, related_name="score_overrides"
+    )
+    score = models.FloatField(null=True, blank=True)
+    band = models.CharField(max_length=40, blank=True)
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["account", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(score__isnull=False) & models.Q(band=""))
+                | (models.Q(score__isnull=True) & ~models.Q(band="")),
+                name="score_override_score_or_band",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.score if self.score is not None else self.band}"
+
+
+class SignalKind(models.TextChoices):
+    BAND_CHANGE = "band_change", "Band change"
+    SCORE_DROP = "score_drop", "Score drop"
+    CHURN_PROBABILITY_JUMP = "churn_probability_jump", "Churn probability jump"
+
+
+class HealthSignal(models.Model):
+    """Something a playbook may act on, recorded once per account, day and kind."""
+
+    account = models.ForeignKey(
+        "customers.Account", on_delete=models.CASCADE, related_name="health_signals"
+    )
+    day = models.DateField()
+    kind = models.CharField(max_length=30, choices=SignalKind.choices)
+    from_value = models.CharField(max_length=60, blank=True)
+    to_value = models.CharField(max_length=60, blank=True)
+    version = models.ForeignKey(
+        ScorecardVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-day", "account"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day", "kind"], name="health_signal_once")
+        ]
+        indexes = [models.Index(fields=["kind", "day"], name="health_signal_kind_day")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.account_id} {self.day}: {self.from_value} -> {self.to_value}"
