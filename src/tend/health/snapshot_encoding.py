@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -125,7 +126,7 @@ def free_text(
     return decoded if null_text is None else pc.fill_null(decoded, null_text)
 
 
-Piece = pa.Array | pa.ChunkedArray | str
+Piece: TypeAlias = pa.Array | pa.ChunkedArray | str
 
 
 def _measure_pieces(table: pa.Table, name: str) -> list[Piece]:
@@ -153,8 +154,9 @@ def _object(entries: list[tuple[str, list[Piece]]], rows: int) -> pa.Array:
     pieces.append("}")
     merged: list[Piece] = []
     for piece in pieces:
-        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += piece
+        last = merged[-1] if merged else None
+        if isinstance(piece, str) and isinstance(last, str):
+            merged[-1] = last + piece
         else:
             merged.append(piece)
     if len(merged) == 1:
