@@ -152,9 +152,13 @@ def demo(
         run_server(settings.host, settings.port, with_worker=True)
 
 
+DEMO_SCORE_DAYS = 35
+"""Days of health history the demo scores at setup (enough for 7- and 30-day changes)."""
+
+
 def _prepare_analytics() -> None:
     """Roll up the demo's events and compute every KPI, so the first page has numbers."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from tend.config.settings import get_settings
     from tend.metrics.queries import earliest_activity
@@ -176,6 +180,12 @@ def _prepare_analytics() -> None:
             progress=lambda name: status.update(f"Computing KPIs: {name}…"),
         )
     console.print(f"Computed {report.rows:,} KPI values.")
+    from tend.health.engine import history_days, score_days
+
+    days = history_days(today - timedelta(days=DEMO_SCORE_DAYS - 1), today)
+    with console.status(f"Scoring health for the last {DEMO_SCORE_DAYS} days…"):
+        scored = score_days(days)
+    console.print(f"Stored {scored.rows:,} health snapshots.")
 
 
 @demo_app.command("generate")

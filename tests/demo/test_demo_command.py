@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from tend.cli import app
 from tend.customers.models import Account
+from tend.health.models import HealthSnapshot
 from tend.metrics.models import KpiSnapshot, ReportSnapshot
 from tend.usage.models import UsageRollup
 
@@ -21,5 +22,6 @@ def test_demo_sets_up_data_rollups_and_kpis_then_reuses_them() -> None:
     assert UsageRollup.objects.exists()
     assert KpiSnapshot.objects.filter(kpi="mrr", scope_type="portfolio").exists()
     assert ReportSnapshot.objects.filter(name="logo_retention").exists()
+    assert HealthSnapshot.objects.exists()
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "existing data" in again.output
