@@ -182,11 +182,11 @@ def renamed(rows: dict[str, list[dict[str, Any]]], prefix: str) -> dict[str, lis
     return out
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_facts_dated_after_d_never_change_values_up_to_d(data: st.DataObject) -> None:
     """Every measure, every day up to D: the full copy equals the copy known at D."""
-    names = [f"a{index}" for index in range(data.draw(st.integers(2, 3)))]
+    names = [f"a{index}" for index in range(data.draw(st.integers(3, 5)))]
     tables: dict[str, list[dict[str, Any]]] = {table: [] for table in TABLES}
     for name in names:
         full = data.draw(account_facts(name))
