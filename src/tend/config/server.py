@@ -52,6 +52,10 @@ def serve(host: str, port: int, with_worker: bool = True) -> None:
             uvicorn.Server(config).run()
     finally:
         if consumer is not None:
+            from tend.health.freshness import stop_background_rescorer
+
+            print("Tend: stopping health re-scoring…", flush=True)
+            stop_background_rescorer(timeout=GRACEFUL_SHUTDOWN_SECONDS * 2)
             print("Tend: stopping the job worker (waiting for running jobs)…", flush=True)
             consumer.stop(graceful=True)
             huey.notify_interrupted_tasks()
@@ -73,7 +77,12 @@ def run_worker() -> None:
 
     start_background_loader()
     start_background_rescorer()
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        from tend.health.freshness import stop_background_rescorer
+
+        stop_background_rescorer(timeout=GRACEFUL_SHUTDOWN_SECONDS * 2)
 
 
 def _setup() -> Huey:

@@ -18,6 +18,8 @@ POLL_SECONDS = 2.0
 
 Marker = tuple[int, datetime | None, datetime | None, datetime | None]
 _started = threading.Event()
+_stop = threading.Event()
+_threads: list[threading.Thread] = []
 
 
 def change_marker() -> Marker:
@@ -64,16 +66,28 @@ def start_background_rescorer(poll_seconds: float = POLL_SECONDS) -> threading.T
     if _started.is_set():
         return None
     _started.set()
+    _stop.clear()
     thread = threading.Thread(
         target=_loop, args=(poll_seconds,), name="tend-health-rescorer", daemon=True
     )
     thread.start()
+    _threads.append(thread)
     return thread
+
+
+def stop_background_rescorer(timeout: float) -> None:
+    """Ask the loop to stop and wait for a pass in progress: the analytics engine's native
+    threads must not be running when the interpreter exits."""
+    _stop.set()
+    for thread in _threads:
+        thread.join(timeout)
+    _threads.clear()
+    _started.clear()
 
 
 def _loop(poll_seconds: float) -> None:
     rescorer = Rescorer()
-    while True:
+    while not _stop.is_set():
         try:
             outcome = rescorer.run_once()
             if outcome.rescored:
@@ -82,4 +96,4 @@ def _loop(poll_seconds: float) -> None:
             logger.exception("health: re-scoring failed; retrying")
         finally:
             close_old_connections()
-        time.sleep(poll_seconds)
+        _stop.wait(poll_seconds)
