@@ -16,6 +16,7 @@ from __future__ import annotations
 import ibis
 
 from tend.metrics.currency import converted, period_rates
+from tend.metrics.engine import seconds_between
 from tend.metrics.grid import Grid, as_result, ratio
 from tend.metrics.inputs import Inputs
 from tend.metrics.kpi import Kpi, KpiPipeline, Unit
@@ -44,8 +45,7 @@ MONEY_FACTS = ["paid_to_date", "receivable", "overdue", "invoiced"]
 
 def days_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
     """Days (with fractions) from `earlier` to `later`."""
-    seconds = later.epoch_seconds().cast("float64") - earlier.epoch_seconds().cast("float64")
-    return seconds / SECONDS_PER_DAY
+    return seconds_between(later, earlier) / SECONDS_PER_DAY
 
 
 def midnight(day: ibis.Value) -> ibis.Value:

@@ -12,6 +12,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
+from tend.metrics.engine import to_money
+
 MONEY = dt.Decimal(18, 4)
 WIDE = dt.Decimal(38, 10)
 MONEY_ZERO = ibis.literal(0).cast(MONEY)
@@ -78,16 +80,11 @@ def item_monthly_amounts(items: ibis.Table, subscriptions: ibis.Table) -> ibis.T
     joined = items.join(subs, "subscription")
     numerator = joined.interval.cases(*[(k, n) for k, (n, _) in MONTHLY_FACTOR.items()], else_=0)
     denominator = joined.interval.cases(*[(k, d) for k, (_, d) in MONTHLY_FACTOR.items()], else_=1)
-    gross = (
-        joined.unit_amount.cast(WIDE)
-        * joined.quantity
-        * (ibis.literal(100).cast(WIDE) - joined.discount_percent.cast(WIDE))
-        * numerator
-    )
+    # amount x (100 - discount) is exact in decimal(38, 8) on every engine; the rest is float64,
+    # rounded half up by to_money with the same operations on DuckDB and Spark (ties included).
+    percent_of = joined.unit_amount * (100 - joined.discount_percent)
     divisor = 100 * denominator * ibis.greatest(joined.interval_count, 1)
-    # DuckDB divides decimals as doubles; rounding to 4 places at once gives back the exact
-    # decimal for any realistic amount (a tie at the 5th decimal may round either way).
-    amount = (gross / divisor).round(4).cast(MONEY)
+    amount = to_money(percent_of.cast("float64") * joined.quantity * numerator / divisor)
     paid_from = joined.trial_ends_at.coalesce(joined.sub_started_at)
     counts_from = ibis.greatest(joined.started_at, paid_from)
     counts_until = ibis.least(

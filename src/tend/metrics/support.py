@@ -11,6 +11,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from tend.metrics.engine import seconds_between
 from tend.metrics.grid import Grid, as_result, ratio
 from tend.metrics.inputs import Inputs
 from tend.metrics.kpi import Kpi, KpiPipeline, Unit
@@ -21,9 +22,8 @@ NO_VALUE = "(none)"  # the dimension label of a ticket without a topic or a prio
 
 
 def hours_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    """Hours from `earlier` to `later` (whole seconds on Spark, exact on DuckDB)."""
-    seconds = later.epoch_seconds().cast("float64") - earlier.epoch_seconds().cast("float64")
-    return seconds / SECONDS_PER_HOUR
+    """Hours from `earlier` to `later`, to the microsecond on every engine."""
+    return seconds_between(later, earlier) / SECONDS_PER_HOUR
 
 
 def in_periods_and_scopes(facts: ibis.Table, grid: Grid) -> ibis.Table:
