@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import multiprocessing
 import os
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -42,6 +45,17 @@ def main() -> None:
         help="Also run the usage rollup in a loop during the load; report its rate and lag.",
     )
     parser.add_argument(
+        "--loader-process",
+        action="store_true",
+        help="Load the inbox in a process of its own (TEND_INGEST_LOADER=worker, as with a "
+        "separate `tend worker`) instead of a thread of the web process.",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="Record the server with py-spy (on PATH) into FILE, as collapsed stacks.",
+    )
+    parser.add_argument(
         "--drain-timeout",
         type=float,
         default=300.0,
@@ -53,6 +67,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="tend-bench-ingest-") as data_dir:
         env = _env(Path(data_dir), args.database_url)
+        if args.loader_process:
+            env["TEND_INGEST_LOADER"] = "worker"
         subprocess.run(
             [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"],
             env=env,
@@ -66,22 +82,38 @@ def main() -> None:
             text=True,
         ).stdout.strip()
         port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVER.format(port, args.workers)], env=env
-        )
+        command = [sys.executable, "-c", SERVER.format(port, args.workers)]
+        if args.profile:
+            spy = shutil.which("py-spy") or "py-spy"
+            command = [spy, "record", "-s", "-r", "200", "-f", "raw", "-o", args.profile, "--"]
+            command += [sys.executable, "-c", SERVER.format(port, args.workers)]
+        server = subprocess.Popen(command, env=env)
+        loader = None
+        if args.loader_process:
+            loader_command = [sys.executable, "-c", LOADER]
+            if args.profile:  # with the time spent waiting, to see what the loader waits for
+                spy = shutil.which("py-spy") or "py-spy"
+                out = args.profile + ".loader"
+                loader_command = [spy, "record", "-i", "-r", "200", "-f", "raw", "-o", out, "--"]
+                loader_command += [sys.executable, "-c", LOADER]
+            loader = subprocess.Popen(loader_command, env=env)
         try:
             _wait_until_listening(port)
             _send_identities(port, key)
             _status(env, wait_seconds=300)  # identities loaded first, as a real source's would be
             roller = _start_rollup_loop(env, args.seconds) if args.rollup else None
             before = _status(env)
+            cpu_before = _cpu_seconds(server.pid), _cpu_seconds(loader.pid if loader else None)
             results = _run_senders(port, key, args)
+            results["server_cpu"] = _cpu_seconds(server.pid) - cpu_before[0]
+            results["loader_cpu"] = _cpu_seconds(loader.pid if loader else None) - cpu_before[1]
             rss = _peak_rss_mb(server.pid)
             loader_lines = _watch_loader(env, before, results, args.drain_timeout)
             rollup_lines = _finish_rollup_loop(roller)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            _stop(server, bool(args.profile))
+            if loader is not None:
+                _stop(loader, bool(args.profile))
     _report(args, results, rss)
     for line in loader_lines + rollup_lines:
         print(line)
@@ -92,6 +124,14 @@ import django
 django.setup()
 from tend.usage.keys import create_source_with_key
 print(create_source_with_key("Bench")[1])
+"""
+
+LOADER = """
+import threading, django
+django.setup()
+from tend.usage.loader import start_background_loader
+start_background_loader(in_worker=True)
+threading.Event().wait()
 """
 
 SERVER = """
@@ -158,6 +198,8 @@ def _watch_loader(
 ROLLUP_LOOP = """
 import time, django
 django.setup()
+from django.utils import timezone
+from tend.usage.models import Event
 from tend.usage.rollups import run_rollup
 end = time.monotonic() + {0}
 events = 0
@@ -167,15 +209,17 @@ while time.monotonic() < end:
     report = run_rollup()
     events += report.events_read
     busy += report.seconds
-    lag = report.lag()
-    if lag is not None:
-        lags.append(lag.total_seconds())
+    # lag: how long the oldest stored event not rolled up yet has been waiting (0 if none)
+    waiting = Event.objects.filter(pk__gt=report.position).order_by("pk")
+    oldest = waiting.values_list("received_at", flat=True).first()
+    lags.append((timezone.now() - oldest).total_seconds() if oldest else 0.0)
     time.sleep(0.5)
 rate = events / busy if busy else 0.0
 worst = max(lags) if lags else float("nan")
 last = lags[-1] if lags else float("nan")
-print(f"rollup            {{events:,}} events rolled up at {{rate:,.0f}} events/s of rollup time")
-print(f"rollup lag        max {{worst:.1f}} s, at the end {{last:.1f}} s")
+print(f"rollup            {{events:,}} events rolled up in {{len(lags)}} runs, "
+      f"{{rate:,.0f}} events/s of rollup time ({{busy:.1f}} s busy)")
+print(f"rollup lag        stored but not rolled up: max {{worst:.1f}} s, at the end {{last:.1f}} s")
 """
 
 
@@ -226,6 +270,70 @@ def _track(sender: int, number: int, at: str) -> dict[str, object]:
     }
 
 
+BATCH_MARK = b"~BATCHNUMBER~"
+"""Stands for the batch number in a template body (13 bytes, like the number put there)."""
+TIME_MARK = "~~~~~~~~~~~~TIMESTAMP~~~"
+"""Stands for the send time in a template body (24 characters, like an ISO time with ms)."""
+TEMPLATES = 16
+"""Distinct bodies per sender (different users and event names), cycled through."""
+
+
+def _templates(sender: int, size: int) -> list[bytes]:
+    """Bodies built once; sending one costs two `bytes.replace` calls, so the client stays cheap
+    on a machine whose cores it shares with the server."""
+    bodies = []
+    for template in range(TEMPLATES):
+        messages = []
+        for n in range(size):
+            message = _track(sender, template * size + n, TIME_MARK)
+            message["messageId"] = f"s{sender}-{BATCH_MARK.decode()}-{n}"
+            messages.append(message)
+        bodies.append(orjson.dumps({"batch": messages}))
+    return bodies
+
+
+class _Connection:
+    """A keep-alive HTTP/1.1 connection on a raw socket: the request head is built once and
+    the response is read with a minimal parser (the server answers with Content-Length)."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        auth = base64.b64encode(f"{key}:".encode()).decode()
+        self.head = (
+            "POST /v1/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Basic {auth}\r\nContent-Type: application/json\r\n"
+            "Content-Length: "
+        ).encode()
+        self.buffer = b""
+
+    def post(self, body: bytes) -> int:
+        self.socket.sendall(b"%s%d\r\n\r\n%s" % (self.head, len(body), body))
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            rest += self._read()
+        self.buffer = rest[length:]
+        return status
+
+    def _receive(self) -> None:
+        self.buffer += self._read()
+
+    def _read(self) -> bytes:
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+
 def _post(connection: http.client.HTTPConnection, key: str, body: bytes) -> int:
     auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
     connection.request(
@@ -264,26 +372,34 @@ def _send_identities(port: int, key: str) -> None:
 
 
 def _sender(sender: int, port: int, key: str, seconds: float, size: int, out: object) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    templates = _templates(sender, size)
+    connection = _Connection(port, key)
     latencies: list[float] = []
     events = failures = number = 0
+    second = -1
+    stamped = templates
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        body = orjson.dumps({"batch": [_track(sender, number + n, at) for n in range(size)]})
-        number += size
+        now = time.time()
+        if int(now) != second:  # the send time, to the second, put in every template
+            second = int(now)
+            at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now)).encode()
+            stamped = [body.replace(TIME_MARK.encode(), at) for body in templates]
+        body = stamped[number % TEMPLATES].replace(BATCH_MARK, b"%013d" % number)
+        number += 1
         started = time.perf_counter()
-        status = _post(connection, key, body)
+        status = connection.post(body)
         latencies.append(time.perf_counter() - started)
         if status == 200:
             events += size
         else:
             failures += 1
-    out.put((events, failures, latencies, len(body)))  # type: ignore[attr-defined]
+    cpu = time.process_time()
+    out.put((events, failures, latencies, len(body), cpu))  # type: ignore[attr-defined]
 
 
 def _run_senders(port: int, key: str, args: argparse.Namespace) -> dict[str, object]:
-    queue: multiprocessing.Queue[tuple[int, int, list[float], int]] = multiprocessing.Queue()
+    queue: multiprocessing.Queue[tuple[int, int, list[float], int, float]] = multiprocessing.Queue()
     processes = [
         multiprocessing.Process(
             target=_sender, args=(n, port, key, args.seconds, args.batch, queue)
@@ -304,17 +420,47 @@ def _run_senders(port: int, key: str, args: argparse.Namespace) -> dict[str, obj
         "elapsed": elapsed,
         "latencies": latencies,
         "body_bytes": collected[0][3],
+        "client_cpu": sum(result[4] for result in collected),
     }
+
+
+def _stop(server: subprocess.Popen[bytes], profiled: bool) -> None:
+    """End the server; under py-spy, end the profiled server only, so py-spy writes its file."""
+    if not profiled:
+        server.terminate()
+    else:
+        for pid in _server_pids(server.pid)[1:]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    server.wait(timeout=60)
+
+
+def _server_pids(pid: int) -> list[int]:
+    """The server process and its descendants (uvicorn's workers)."""
+    pids = [pid]
+    for each in pids:
+        children = Path(f"/proc/{each}/task/{each}/children")
+        if children.exists():
+            pids += [int(child) for child in children.read_text().split()]
+    return pids
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) used so far by the server's processes (all their threads)."""
+    if pid is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for each in _server_pids(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def _peak_rss_mb(pid: int) -> float:
     """Peak resident memory (VmHWM) of the server and its worker processes, summed."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
     total = 0
-    for each in pids:
+    for each in _server_pids(pid):
         for line in Path(f"/proc/{each}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 total += int(line.split()[1])
@@ -326,7 +472,9 @@ def _report(args: argparse.Namespace, results: dict[str, object], rss: float) ->
     events: int = results["events"]  # type: ignore[assignment]
     elapsed: float = results["elapsed"]  # type: ignore[assignment]
     database = "PostgreSQL" if args.database_url else "SQLite"
+    where = "its own process" if args.loader_process else "a thread of the web process"
     print(f"database          {database}, {args.workers} uvicorn worker(s), {args.senders} senders")
+    print(f"loader            in {where}")
     print(f"batch             {args.batch} events, {results['body_bytes']:,} bytes")
     print(f"events accepted   {events:,} in {elapsed:.1f} s ({results['failures']} failed batches)")
     print(f"events/s          {events / elapsed:,.0f}")
@@ -335,6 +483,19 @@ def _report(args: argparse.Namespace, results: dict[str, object], rss: float) ->
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
         print(f"batch latency     p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     print(f"server peak RSS   {rss:.0f} MB (VmHWM, all server processes)")
+    server_cpu: float = results["server_cpu"]  # type: ignore[assignment]
+    loader_cpu: float = results["loader_cpu"]  # type: ignore[assignment]
+    if args.loader_process:
+        print(
+            f"CPU while sending loader process {loader_cpu:.1f} s "
+            f"({loader_cpu / max(events, 1) * 1e6:.0f} µs/event acknowledged)"
+        )
+    client_cpu: float = results["client_cpu"]  # type: ignore[assignment]
+    print(
+        f"CPU while sending server {server_cpu:.1f} s "
+        f"({server_cpu / max(events, 1) * 1e6:.0f} µs/event), "
+        f"senders {client_cpu:.1f} s ({client_cpu / max(events, 1) * 1e6:.0f} µs/event)"
+    )
 
 
 def _free_port() -> int:

@@ -1,8 +1,12 @@
-"""Benchmark of the usage rollups on the demo company (SQLite): a full run from the first event,
-then an incremental run after one more day of events arrives.
+"""Benchmark of the usage rollups on the demo company: a full run from the first event, then an
+incremental run after one more day of events arrives; on SQLite or PostgreSQL.
 
     .venv/bin/python bench/rollups.py                          # 500 accounts, ~2 M events
     .venv/bin/python bench/rollups.py --data-dir /tmp/tend-bench  # reuse (or keep) a data dir
+    .venv/bin/python bench/rollups.py --database-url postgres://postgres@127.0.0.1:5432/bench
+
+With PostgreSQL the database is reused as it is when it already holds a company (drop it to
+start again). Rollup throughput and lag under ingest load: `bench/ingest.py --rollup`.
 
 Prints events/s and peak traced Python memory for each run, and the process's peak RSS.
 """
@@ -26,13 +30,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--months", type=int, default=24)
+    parser.add_argument(
+        "--intensity", type=float, default=0.5, help="Events per session scale (demo option)."
+    )
     parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite in the data dir).")
     parser.add_argument("--data-dir", type=Path, help="Use (and keep) this data directory.")
     args = parser.parse_args()
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="tend-bench-rollups-"))
     os.environ["TEND_DATA_DIR"] = str(data_dir)
     os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("TEND_TEST_DB", None)
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "tend.config.django_settings"
     import django
 
@@ -47,7 +58,9 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     if not demo_exists():
         started = time.perf_counter()
-        company = generate_company(DemoConfig(accounts=args.accounts, months=args.months))
+        company = generate_company(
+            DemoConfig(accounts=args.accounts, months=args.months, intensity=args.intensity)
+        )
         events = write_company(company)
         print(f"generated {events:,} events in {time.perf_counter() - started:.0f} s")
     reset_rollups()

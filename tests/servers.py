@@ -7,6 +7,11 @@ import socket
 from pathlib import Path
 
 
+SERVER_APPLICATION_NAME = "tend-test-server"
+"""The PostgreSQL application name of servers started by tests, so that a test may end their
+lingering sessions without touching this process's own."""
+
+
 def server_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
     """A development install in `data_dir` (SQLite unless `database_url`), free of this test
     run's TEND_* settings."""
@@ -23,6 +28,7 @@ def server_env(data_dir: Path, database_url: str | None = None) -> dict[str, str
     )
     if database_url:
         env["DATABASE_URL"] = database_url
+        env["PGAPPNAME"] = SERVER_APPLICATION_NAME  # libpq names the server's sessions
     return env
 
 

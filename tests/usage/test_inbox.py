@@ -5,8 +5,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
+import msgspec
+import orjson
 import pytest
 from django.test import Client
 from typer.testing import CliRunner
@@ -15,11 +19,11 @@ from tend.config.settings import get_settings
 from tend.customers.models import Contact
 from tend.usage import accept
 from tend.usage.group_commit import DEPTH_REFRESH_SECONDS, inbox_writer
-from tend.usage.inbox import InboxEntry, inbox_store
+from tend.usage.inbox import CheckedPayload, InboxEntry, InboxPayload, inbox_store
 from tend.usage.inbox_cli import commands
 from tend.usage.inbox_sqlite import SqliteInbox
-from tend.usage.loader import drain_inbox, inbox_depth
-from tend.usage.models import Event, RejectedMessage, Source
+from tend.usage.loader import drain_inbox, inbox_depth, start_background_loader
+from tend.usage.models import Event, RejectedMessage, Source, WriteKey
 from tests.usage.ingest_support import post_json, source_key, track
 
 __all__ = ["source_key"]
@@ -152,6 +156,77 @@ def test_cli_shows_the_depth_and_drains(source_key: tuple[Source, str]) -> None:
     assert "7 events in 1 requests" in before.output, before.output
     assert "7 new events" in drained.output, drained.output
     assert "0 events" in after.output
+
+
+def test_entries_stored_in_the_earlier_format_still_load(
+    source_key: tuple[Source, str],
+) -> None:
+    """Rows acknowledged before the inbox kept checked messages (raw JSON, validated again when
+    loaded) are still in an upgraded inbox: they load the same way, rejections included."""
+    source, _ = source_key
+    messages = [orjson.dumps(track("old-1")), orjson.dumps({**track("old-2"), "event": ""})]
+    payload = InboxPayload(
+        messages=[msgspec.Raw(message) for message in messages],
+        rejections=[("old-3", "invalid_type", "Unknown message type 'buy'.", "{}")],
+        sent_at="2026-03-01T10:00:05.000Z",
+    )
+    stored_key = WriteKey.objects.get(source=source)
+    inbox_store().append(
+        [
+            InboxEntry(
+                source_id=source.pk,
+                source_slug=source.slug,
+                key_id=stored_key.pk,
+                endpoint="batch",
+                received_at=datetime(2026, 3, 1, 10, 0, 10, tzinfo=UTC),
+                message_count=3,
+                payload=zlib.compress(msgspec.json.encode(payload)),
+            )
+        ]
+    )
+
+    report = drain_inbox()
+
+    assert (report.events, report.rejected) == (1, 2)
+    event = Event.objects.get(source=source.slug, message_id="old-1")
+    assert event.timestamp == datetime(2026, 3, 1, 10, 0, 5, tzinfo=UTC)  # skew corrected
+    assert set(RejectedMessage.objects.values_list("message_id", "code")) == {
+        ("old-2", "missing_event"),
+        ("old-3", "invalid_type"),
+    }
+
+
+def test_the_loader_stores_checked_messages_without_validating_them_again(
+    source_key: tuple[Source, str],
+) -> None:
+    """An acknowledged entry holds its messages as checked (properties and context as the JSON
+    text that was sent), so loading it decodes and inserts them as they are."""
+    source, key = source_key
+    message = track("kept", context={"groupId": "acme", "page": {"path": "/x"}})
+    assert post_json(Client(), "/v1/batch", {"batch": [message]}, key).status_code == 200
+    entry = inbox_store().pending(max_messages=10, max_rows=10)[0]
+
+    payload = entry.decode()
+
+    assert isinstance(payload, CheckedPayload)
+    stored = payload.messages[0]
+    assert (stored.message_id, stored.name, stored.group_id) == ("kept", "Report Viewed", "acme")
+    assert orjson.loads(stored.properties_json or "") == {"report": "mrr"}
+    assert orjson.loads(stored.context_json or "") == message["context"]
+    drain_inbox()
+    event = Event.objects.get(source=source.slug, message_id="kept")
+    assert event.context == message["context"]
+
+
+def test_web_processes_leave_loading_to_the_worker_when_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEND_INGEST_LOADER", "worker")
+    get_settings.cache_clear()
+    try:
+        assert start_background_loader(in_worker=False) is None
+    finally:
+        get_settings.cache_clear()
 
 
 def _wait_until_writer_sees_an_empty_inbox() -> None:

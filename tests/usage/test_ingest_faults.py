@@ -24,7 +24,7 @@ from django.db import connection
 
 from tend.usage.inbox_sqlite import LOCK_WAIT_SECONDS
 from tend.usage.keys import create_source_with_key
-from tests.servers import free_port, server_env
+from tests.servers import SERVER_APPLICATION_NAME, free_port, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -113,7 +113,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         with connection.cursor() as cursor:  # sessions of killed servers may linger
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND application_name = %s",
+                [SERVER_APPLICATION_NAME],
             )
         return
     data_dir: Path = request.getfixturevalue("sqlite_data_dir")

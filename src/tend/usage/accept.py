@@ -239,13 +239,7 @@ def _accept(
     count = len(checked.messages) + len(checked.rejections)
     if not count:
         return checked, None
-    payload = encode_payload(
-        checked.sources,
-        checked.rejections,
-        sent_at_value if sent_at is not None else None,
-        forced_type,
-        batch_context,
-    )
+    payload = encode_payload(checked.messages, checked.rejections)
     entry = InboxEntry(
         source_id=key.source_id,
         source_slug=key.source_slug,

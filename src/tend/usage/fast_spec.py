@@ -120,14 +120,14 @@ def _read(
         previous_id=previous_id,
         context_json=context_text,
     )
-    context = _CONTEXT.decode(context_text)
     if kind in PRODUCT_TYPES:
         properties_text = _object_text(shape.properties)
         message.properties_json = properties_text
         message.name = _product_name(kind, shape, properties_text)
-        message.group_id = _identifier(context.groupId)
+        if "groupId" in context_text or "\\" in context_text:  # (an escaped key)
+            message.group_id = _identifier(_CONTEXT.decode(context_text).groupId)
     elif kind == "identify":
-        traits = _object_value(shape.traits) or _object_value(context.traits)
+        traits = _object_value(shape.traits) or _object_value(_CONTEXT.decode(context_text).traits)
         message.traits = message.properties = traits
         message.fill_traits_only = shape.fillTraitsOnly is True
     elif kind == "group":

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from tend.usage.inbox import InboxEntry, InboxStore, inbox_store
 
@@ -123,9 +123,7 @@ class InboxWriter:
             waiting.future for waiting in group if waiting.future.set_running_or_notify_cancel()
         ]
         try:
-            if connection.vendor != "sqlite":
-                connection.close_if_unusable_or_obsolete()
-            self._store.append([waiting.entry for waiting in group])
+            self._append([waiting.entry for waiting in group])
         except BaseException as error:
             logger.warning("Inbox: could not append %d entries: %s", len(group), error)
             self._reset_store()
@@ -138,6 +136,24 @@ class InboxWriter:
             future.set_result(None)
         for callback in self.on_commit:
             callback()
+
+    def _append(self, entries: list[InboxEntry]) -> None:
+        """Append on the writer's connection. A server may have closed that connection while it
+        was idle (a restart, an administrator, a pooler): nothing was written then, so the
+        append is tried once more on a new connection before the requests are refused. Any
+        other failure (a lock, a full disk) is refused at once."""
+        if connection.vendor == "sqlite":
+            self._store.append(entries)
+            return
+        connection.close_if_unusable_or_obsolete()
+        try:
+            self._store.append(entries)
+        except DatabaseError as error:
+            if connection.connection is not None and connection.is_usable():
+                raise  # the database answered (locked, full, …): refuse, as before
+            logger.info("Inbox: append failed (%s); once more on a new connection", error)
+            self._reset_store()
+            self._store.append(entries)
 
     def _refresh_depth(self) -> None:
         try:

@@ -16,15 +16,27 @@ from typing import Any, Protocol
 
 import msgspec
 
-from tend.usage.segment_spec import Rejection
+from tend.usage.segment_spec import Message, Rejection
 
 COMPRESSION_LEVEL = 1
 """zlib's fastest level: batches of similar events still shrink several times."""
+FORMAT_CHECKED = b"\x02"
+"""First byte of a payload holding checked messages (`CheckedPayload`). Older payloads
+(`InboxPayload`) are bare zlib streams, whose first byte is 0x78."""
+
+
+class CheckedPayload(msgspec.Struct, array_like=True):
+    """What the loader needs to store a request: its accepted messages exactly as validated at
+    acknowledgement (properties and context as JSON text), and its rejections. The loader
+    decodes them in one call and never validates again."""
+
+    messages: list[Message]
+    rejections: list[tuple[str, str, str, str]]
 
 
 class InboxPayload(msgspec.Struct, array_like=True):
-    """What the loader needs to store a request: its accepted messages as JSON (validated again
-    when loaded, with the same rules), its rejections, and the batch-wide fields."""
+    """The earlier format, still loaded: accepted messages as JSON, validated again when
+    loaded (with the same rules), their rejections and the batch-wide fields."""
 
     messages: list[msgspec.Raw]
     rejections: list[tuple[str, str, str, str]]
@@ -33,12 +45,15 @@ class InboxPayload(msgspec.Struct, array_like=True):
     batch_context: dict[str, Any] | None = None
 
 
+_CHECKED_ENCODER = msgspec.json.Encoder()
+_CHECKED_DECODER = msgspec.json.Decoder(CheckedPayload)
 _DECODER = msgspec.json.Decoder(InboxPayload)
 
 
 @dataclass(slots=True)
 class InboxEntry:
-    """One acknowledged request; `payload` is a compressed `InboxPayload`."""
+    """One acknowledged request; `payload` is a compressed `CheckedPayload` (or, from before,
+    an `InboxPayload`)."""
 
     source_id: int
     source_slug: str
@@ -49,25 +64,20 @@ class InboxEntry:
     payload: bytes
     id: int = 0
 
-    def decode(self) -> InboxPayload:
+    def decode(self) -> CheckedPayload | InboxPayload:
+        if self.payload[:1] == FORMAT_CHECKED:
+            return _CHECKED_DECODER.decode(zlib.decompress(self.payload[1:]))
         return _DECODER.decode(zlib.decompress(self.payload))
 
 
-def encode_payload(
-    messages: list[bytes],
-    rejections: list[Rejection],
-    sent_at: str | None,
-    forced_type: str | None,
-    batch_context: dict[str, Any] | None,
-) -> bytes:
-    payload = InboxPayload(
-        messages=[msgspec.Raw(message) for message in messages],
+def encode_payload(messages: list[Message], rejections: list[Rejection]) -> bytes:
+    """The stored form of a request's checked messages and rejections."""
+    payload = CheckedPayload(
+        messages=[message.as_stored() for message in messages],
         rejections=[(r.message_id, r.code, r.reason, r.payload) for r in rejections],
-        sent_at=sent_at,
-        forced_type=forced_type,
-        batch_context=batch_context,
     )
-    return zlib.compress(msgspec.json.encode(payload), COMPRESSION_LEVEL)
+    encoded = _CHECKED_ENCODER.encode(payload)
+    return FORMAT_CHECKED + zlib.compress(encoded, COMPRESSION_LEVEL)
 
 
 @dataclass(frozen=True, slots=True)

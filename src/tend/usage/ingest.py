@@ -17,19 +17,17 @@ from django.db import connection
 
 from tend.customers.identity import resolve_messages
 from tend.usage.actions import EVENT_COLUMNS, db_time_formatter
-from tend.usage.inbox import InboxEntry
+from tend.usage.inbox import CheckedPayload, InboxEntry
 from tend.usage.models import Event, RejectedMessage, WriteKey
 from tend.usage.segment_spec import InvalidMessage, Message, Rejection, check_messages, parse_time
 
 KEY_USE_GRANULARITY = timedelta(minutes=1)
 STORED_LOOKUP_CHUNK = 500
-ROWS_PER_STATEMENT = 1_000
-"""PostgreSQL: rows per multi-row INSERT (one statement, not one per row; 11 parameters each)."""
 
 
 @dataclass(slots=True)
 class LoadedEntry:
-    """An inbox entry decoded and validated again: its messages and all its rejections."""
+    """An inbox entry decoded: its messages (as checked on acknowledgement) and rejections."""
 
     entry: InboxEntry
     messages: list[Message]
@@ -47,9 +45,13 @@ class StoreReport:
 
 
 def decode_entry(entry: InboxEntry) -> LoadedEntry:
-    """The entry's messages, validated with the rules that accepted them (no size limit: the
-    request enforced the limit in force when it was acknowledged)."""
+    """The entry's messages as checked when it was acknowledged. Entries stored before the
+    inbox kept checked messages are validated again, with the rules that accepted them (no
+    size limit: the request enforced the limit in force when it was acknowledged)."""
     payload = entry.decode()
+    rejections = [Rejection(*fields) for fields in payload.rejections]
+    if isinstance(payload, CheckedPayload):
+        return LoadedEntry(entry=entry, messages=payload.messages, rejections=rejections)
     try:
         sent_at = parse_time(payload.sent_at, "sentAt")
     except InvalidMessage:
@@ -62,8 +64,9 @@ def decode_entry(entry: InboxEntry) -> LoadedEntry:
         forced_type=payload.forced_type,
         batch_context=payload.batch_context,
     )
-    rejections = [Rejection(*fields) for fields in payload.rejections] + checked.rejections
-    return LoadedEntry(entry=entry, messages=checked.messages, rejections=rejections)
+    return LoadedEntry(
+        entry=entry, messages=checked.messages, rejections=rejections + checked.rejections
+    )
 
 
 def store_entries(loaded: list[LoadedEntry]) -> StoreReport:
@@ -101,9 +104,10 @@ def _stored_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     with connection.cursor() as cursor:
         for source, ids in by_source.items():
             if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"SELECT message_id FROM {table} WHERE source = %s AND message_id = ANY(%s)",
-                    [source, ids],
+                cursor.execute(  # the ids as one JSON text: no per-item parameter adaptation
+                    f"SELECT message_id FROM {table} WHERE source = %s AND message_id = "
+                    "ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+                    [source, orjson.dumps(ids).decode()],
                 )
                 stored.update((source, row[0]) for row in cursor.fetchall())
                 continue
@@ -153,16 +157,27 @@ def _insert_events(new: list[tuple[Message, InboxEntry]]) -> int:
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {conflict}", rows
             )
             return max(cursor.rowcount, 0)
-        inserted = 0
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            values = ", ".join([f"({placeholders})"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}",
-                [value for row in chunk for value in row],
-            )
-            inserted += max(cursor.rowcount, 0)
-        return inserted
+        return _copy_events(cursor, table, columns, rows, conflict)
+
+
+LOAD_TABLE = "tend_event_load"
+"""PostgreSQL: the session's temporary table that COPY fills before the conflict-safe insert."""
+
+
+def _copy_events(cursor: Any, table: str, columns: str, rows: list[Any], conflict: str) -> int:
+    """PostgreSQL: COPY the rows into a temporary table (no per-row statements, no query text
+    to parse), then move them into the events table in one statement that skips duplicates a
+    concurrent writer (an import) may have stored meanwhile."""
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {LOAD_TABLE} ON COMMIT DELETE ROWS "
+        f"AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {LOAD_TABLE}")
+    with cursor.copy(f"COPY {LOAD_TABLE} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {LOAD_TABLE} {conflict}")
+    return max(cursor.rowcount, 0)
 
 
 def _store_rejections(loaded: list[LoadedEntry]) -> int:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -127,13 +127,24 @@ def authenticate_cached(key: str) -> AuthenticatedKey | None:
 
 
 def _lookup(digest: str) -> AuthenticatedKey | None:
-    row = (
-        WriteKey.objects.filter(digest=digest, revoked_at__isnull=True)
-        .values_list("id", "source_id", "source__slug", "last_used_at")
-        .first()
-    )
+    """The key's row; a connection the server closed while idle is replaced once."""
+    try:
+        row = _key_row(digest)
+    except DatabaseError:
+        if connection.connection is not None and connection.is_usable():
+            raise
+        connection.close()
+        row = _key_row(digest)
     if row is None:
         return None
     return AuthenticatedKey(
         key_id=row[0], source_id=row[1], source_slug=row[2], last_used_at=row[3]
+    )
+
+
+def _key_row(digest: str) -> tuple[int, int, str, datetime | None] | None:
+    return (
+        WriteKey.objects.filter(digest=digest, revoked_at__isnull=True)
+        .values_list("id", "source_id", "source__slug", "last_used_at")
+        .first()
     )

@@ -4,7 +4,8 @@ thousands of messages per transaction, one loader at a time per database.
 Crash-safe and idempotent: an entry is marked loaded in the transaction that stores its events
 (PostgreSQL deletes the row, SQLite moves a watermark), and the events table's unique
 (source, message id) absorbs anything loaded again. A background thread runs it continuously
-in the server and the worker; `drain_inbox` runs it until the inbox is empty.
+in the worker, and in web processes too unless `TEND_INGEST_LOADER=worker`; `drain_inbox` runs it
+until the inbox is empty.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 from django.db import InterfaceError, OperationalError, connection, transaction
 
+from tend.config.settings import get_settings
 from tend.usage.group_commit import inbox_writer
 from tend.usage.inbox import InboxDepth, InboxEntry, InboxStore, inbox_store
 from tend.usage.ingest import decode_entry, store_entries
 from tend.usage.models import RejectedMessage
-from tend.usage.segment_spec import payload_text
+from tend.usage.segment_spec import Message, payload_text
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +114,23 @@ def _quarantine(entry: InboxEntry, error: Exception) -> int:
         RejectedMessage(
             source_id=entry.source_id,
             endpoint=entry.endpoint[:40],
-            message_id="",
+            message_id=message_id,
             code="load_failed",
             reason=reason,
-            payload=payload_text(bytes(message).decode(errors="replace")),
+            payload=payload_text(text),
             received_at=entry.received_at,
         )
-        for message in payload.messages
+        for message_id, text in map(_as_text, payload.messages)
     ]
     RejectedMessage.objects.bulk_create(rows)
     return len(rows)
+
+
+def _as_text(message: Message | msgspec.Raw) -> tuple[str, Any]:
+    """A stored message's id (when known) and content, to keep for inspection."""
+    if isinstance(message, Message):
+        return message.message_id, msgspec.structs.asdict(message)
+    return "", bytes(message).decode(errors="replace")
 
 
 def _sync_fully() -> None:
@@ -203,9 +214,13 @@ _background: BackgroundLoader | None = None
 _background_lock = threading.Lock()
 
 
-def start_background_loader() -> BackgroundLoader:
-    """Start this process's loader thread (once); it loads whenever it holds the turn."""
+def start_background_loader(in_worker: bool = False) -> BackgroundLoader | None:
+    """Start this process's loader thread (once); it loads whenever it holds the turn. A web
+    process (`in_worker` False) starts none when `TEND_INGEST_LOADER=worker`: it only
+    acknowledges, and the worker's loader runs on another core without sharing its GIL."""
     global _background
+    if not in_worker and get_settings().ingest_loader == "worker":
+        return _background
     with _background_lock:
         if _background is None:
             _background = BackgroundLoader()

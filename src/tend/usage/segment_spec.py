@@ -24,9 +24,13 @@ NUL_ESCAPE = b"\\u0000"
 """PostgreSQL cannot store NUL in text or jsonb; such messages are refused on every database."""
 
 
-@dataclass(slots=True)
-class Message:
-    """One valid message, with its timestamp corrected for client clock skew."""
+class Message(msgspec.Struct, array_like=True):
+    """One valid message, with its timestamp corrected for client clock skew.
+
+    A struct rather than a dataclass so that the inbox stores accepted messages in this very
+    shape and the loader decodes them in one call, without validating again (see `inbox.py`;
+    changing the fields changes the inbox format, whose version is checked there).
+    """
 
     type: str
     message_id: str
@@ -36,7 +40,7 @@ class Message:
     timestamp: datetime
     properties: dict[str, Any]
     context: dict[str, Any]
-    traits: dict[str, Any] = field(default_factory=dict)
+    traits: dict[str, Any] = msgspec.field(default_factory=dict)
     group_id: str = ""
     previous_id: str = ""
     account_id: int | None = None
@@ -46,6 +50,17 @@ class Message:
     instead of decoding and re-encoding it); `properties` is then left empty."""
     context_json: str | None = None
     """Likewise for `context`."""
+
+    def as_stored(self) -> Message:
+        """This message with `properties` and `context` as JSON text only (what the inbox
+        keeps: the loader inserts the text as it is)."""
+        if self.properties_json is None:
+            self.properties_json = orjson.dumps(self.properties).decode()
+            self.properties = {}
+        if self.context_json is None:
+            self.context_json = orjson.dumps(self.context).decode()
+            self.context = {}
+        return self
 
 
 @dataclass(slots=True)
@@ -93,11 +108,10 @@ def payload_text(message: Any) -> str:
 
 @dataclass(slots=True)
 class CheckedMessages:
-    """A request's messages split into valid ones (each with its JSON as received, for the
-    inbox) and rejections; `repeats` counts messages whose id came earlier in the same list."""
+    """A request's messages split into valid ones and rejections; `repeats` counts messages
+    whose id came earlier in the same list."""
 
     messages: list[Message] = field(default_factory=list)
-    sources: list[bytes] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     repeats: int = 0
 
@@ -120,11 +134,11 @@ def check_messages(
         source: bytes | None = None
         try:
             if isinstance(raw, msgspec.Raw):
-                source = bytes(raw)
                 message = fast_message(
                     raw, received_at, sent_at, max_message_bytes, forced_type, batch_context
                 )
                 if message is None:
+                    source = bytes(raw)
                     decoded = orjson.loads(source)
                     message = validate_message(
                         decoded, len(source), received_at, sent_at, max_message_bytes,
@@ -144,7 +158,6 @@ def check_messages(
             continue
         seen.add(message.message_id)
         checked.messages.append(message)
-        checked.sources.append(source)
     return checked
 
 
