@@ -12,10 +12,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from tend.demo.generate import DemoConfig, generate_company
-from tend.demo.parquet import EVENT_SCHEMA, write_parquet
-from tend.metrics.inputs import SCHEMAS
+from tend.demo.parquet import EVENT_ORDER, EVENT_SCHEMA, write_parquet
+from tend.metrics import revenue_kpis, usage
+from tend.metrics.grid import make_grid
+from tend.metrics.inputs import SCHEMAS, inputs_on
 from tend.metrics.parquet_events import aggregate_events_to_arrow
 from tend.metrics.parquet_inputs import read_parquet_inputs
+from tend.metrics.parquet_sorted_events import aggregate_sorted_events
+from tend.metrics.usage_rollups import UsageRollups, usage_rollups
 
 END = datetime(2025, 3, 31, tzinfo=UTC)
 TEN = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
@@ -151,3 +155,96 @@ def test_other_backends_get_the_same_tables_as_arrow(hand_made: Path) -> None:
         assert arrow[name].schema.equals(SCHEMAS[name])
         expected = getattr(on_duckdb, name).to_pyarrow()
         assert sorted(arrow[name].to_pylist(), key=str) == sorted(expected.to_pylist(), key=str)
+
+
+def test_the_demo_layout_is_read_in_one_pass_with_the_same_tables(demo_directory: Path) -> None:
+    """The demo writes events in the layout of the streaming reader; it gives exactly the tables
+    of the SQL formulation (which needs no order)."""
+    events = demo_directory / "events.parquet"
+    streamed = aggregate_sorted_events(events, lambda step: None)
+    assert streamed is not None
+    on_duckdb = read_parquet_inputs(demo_directory, ibis.duckdb.connect())
+    by_sql = aggregate_events_to_arrow(events)
+    for name in ("usage_daily", "performance_daily"):
+        read = getattr(on_duckdb, name).to_pyarrow()
+        assert read.schema.equals(SCHEMAS[name])
+        assert sorted(read.to_pylist(), key=str) == sorted(by_sql[name].to_pylist(), key=str)
+
+
+def test_streamed_rollups_match_rollups_of_usage_daily(demo_directory: Path) -> None:
+    """The reader's user-day and name-day rollups (keyed by codes) are those the engine would
+    derive from usage_daily."""
+    inputs = read_parquet_inputs(demo_directory, ibis.duckdb.connect())
+    seeded = usage_rollups(inputs)
+    assert seeded.account_codes is not None
+    derived = UsageRollups(inputs)
+
+    def rows(table: ibis.Table, rollups: UsageRollups, keys: list[str]) -> list[tuple]:
+        if rollups.account_codes is not None:
+            codes = rollups.account_codes.rename(account_text="account")
+            joined = table.join(codes, table.account == codes.code)
+            table = joined.mutate(account=joined.account_text).drop("account_text", "code")
+        if "event_name" in table.columns:
+            table = rollups.with_names(table)
+        found = table.to_pyarrow().to_pylist()
+        return sorted(tuple(row[key] for key in keys) for row in found)
+
+    user_keys = ["account", "user", "day", "events", "sessions"]
+    seeded_days = rows(seeded.user_days.drop("user"), seeded, ["account", "day", "events"])
+    assert seeded_days == rows(
+        derived.user_days.drop("user"), derived, ["account", "day", "events"]
+    )
+    assert len(rows(seeded.user_days, seeded, user_keys)) == derived.user_days.count().execute()
+    name_keys = ["account", "event_name", "day", "events"]
+    assert rows(seeded.name_days, seeded, name_keys) == rows(derived.name_days, derived, name_keys)
+    minutes = seeded.user_days.active_minutes.sum().execute()
+    assert minutes == pytest.approx(derived.user_days.active_minutes.sum().execute(), rel=1e-12)
+
+
+def test_usage_kpis_from_the_streamed_rollups_equal_those_from_usage_daily(
+    demo_directory: Path,
+) -> None:
+    """Every usage pipeline gives the same rows from the Parquet reader's coded rollups as from
+    the same input tables loaded as plain tables (rollups derived from usage_daily)."""
+    streamed = read_parquet_inputs(demo_directory, ibis.duckdb.connect())
+    plain = inputs_on(
+        ibis.duckdb.connect(), {name: getattr(streamed, name).to_pyarrow() for name in SCHEMAS}
+    )
+    last = streamed.usage_daily.day.max().to_pyarrow().as_py()
+    for pipeline in (*usage.PIPELINES, *revenue_kpis.PIPELINES[:1]):
+        found = []
+        for inputs in (streamed, plain):
+            grid = make_grid(inputs.con, inputs.accounts, date(2025, 1, 1), last)
+            table = pipeline.compute(inputs, grid).to_pyarrow()
+            found.append(sorted(table.to_pylist(), key=lambda row: str(list(row.values())[:7])))
+        assert len(found[0]) > 0, pipeline.name
+        assert len(found[0]) == len(found[1]), pipeline.name
+        for one, other in zip(*found, strict=True):
+            assert {k: v for k, v in one.items() if k != "value"} == {
+                k: v for k, v in other.items() if k != "value"
+            }, pipeline.name
+            if one["value"] is None or other["value"] is None:
+                assert one["value"] is other["value"], pipeline.name
+            else:
+                assert one["value"] == pytest.approx(other["value"], rel=1e-9, abs=1e-9)
+
+
+def test_events_out_of_the_demo_layout_fall_back_to_sql(hand_made: Path) -> None:
+    """x's events are not in time order in the hand-made file: the streaming reader declines."""
+    assert aggregate_sorted_events(hand_made / "events.parquet", lambda step: None) is None
+
+
+def test_hand_made_events_in_the_layout_give_the_same_tables(
+    hand_made: Path, tmp_path: Path
+) -> None:
+    """The hand-made events sorted into the demo's layout: the streaming reader gives what the
+    SQL formulation gives for the unsorted file."""
+    table = pq.read_table(hand_made / "events.parquet")
+    ordered = table.take(pc.sort_indices(table, sort_keys=EVENT_ORDER))
+    pq.write_table(ordered, tmp_path / "events.parquet")
+    streamed = read_parquet_inputs(tmp_path, ibis.duckdb.connect())
+    assert usage_rollups(streamed).account_codes is not None
+    by_sql = aggregate_events_to_arrow(hand_made / "events.parquet")
+    for name in ("usage_daily", "performance_daily"):
+        read = getattr(streamed, name).to_pyarrow().to_pylist()
+        assert sorted(read, key=str) == sorted(by_sql[name].to_pylist(), key=str)

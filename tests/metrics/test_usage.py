@@ -275,3 +275,24 @@ def test_activity_properties(offsets: dict[tuple[str, str], list[int]]) -> None:
         assert dau <= wau <= mau == len(expected_mau)
         assert 0 <= stickiness <= 1
         assert mau == account_mau.get(day, 0)
+
+
+def test_a_late_grid_reads_only_recent_days_and_agrees() -> None:
+    """A grid starting in February 2025 folds usage from more than 100 days before into one
+    running total (usage_grid.per_cell); every usage KPI of February is the same as in a grid
+    from June 2024. a2's x1 and a1's u9 were active in mid-2024 only: users seen (breadth of a2,
+    without seats) and the rows' existence still count them."""
+    old = {("a1", "u9"): [date(2024, 6, 3), date(2024, 6, 4)], ("a2", "x1"): [date(2024, 7, 1)]}
+    inputs = inputs_from_rows(
+        accounts=ACCOUNTS, usage_daily=usage_rows({**ACTIVE_DAYS, **old}) + OUTCOMES
+    )
+    options: dict[str, Any] = {
+        "grains": ["day", "week", "month"],
+        "scope_types": ["portfolio", "segment", "account"],
+    }
+    late = run(inputs, grid_for(inputs, FEB, FEB_END, **options))
+    early = run(inputs, grid_for(inputs, date(2024, 6, 1), FEB_END, **options))
+    assert {key for key in early if key[2] >= FEB} <= late.keys() <= early.keys()
+    for key, (value, base) in late.items():
+        assert (pytest.approx(value), base) == early[key], key
+    assert late[("breadth", "month", FEB, "account", "a2", "")] == (pytest.approx(1 / 2), 2)

@@ -16,8 +16,9 @@ one row per (grain, period, scope, dimension) where the KPI has a value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -49,6 +50,8 @@ class Grid:
     scopes: ibis.Table
     as_of: datetime
     reporting_currency: str = "USD"
+    derived: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Tables derived from the grid once and shared by pipelines (usage_grid.scope_cells)."""
 
 
 def period_start(grain: str, day: date) -> date:

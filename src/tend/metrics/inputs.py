@@ -10,7 +10,9 @@ Times are UTC instants; money is decimal(18, 4) in the row's own currency.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import pyarrow as pa
@@ -177,6 +179,10 @@ class Inputs:
     usage_daily: ibis.Table
     performance_daily: ibis.Table
     exchange_rates: ibis.Table
+    derived: dict[str, Any] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Tables derived from these inputs once and shared by pipelines (usage_rollups)."""
 
 
 def empty(name: str) -> pa.Table:
@@ -199,11 +205,9 @@ def conform(name: str, table: pa.Table) -> pa.Table:
 def inputs_on(con: ibis.BaseBackend, tables: dict[str, pa.Table]) -> Inputs:
     """Register Arrow tables (any missing one empty) on `con` as the engine's inputs."""
     registered = {}
-    for field in fields(Inputs):
-        if field.name == "con":
-            continue
-        arrow = conform(field.name, tables.get(field.name, empty(field.name)))
-        registered[field.name] = con.create_table(field.name, arrow, overwrite=True)
+    for name in SCHEMAS:
+        arrow = conform(name, tables.get(name, empty(name)))
+        registered[name] = con.create_table(name, arrow, overwrite=True)
     return Inputs(con=con, **registered)
 
 

@@ -4,12 +4,14 @@ generator (`tend demo generate --parquet DIR`): one file per entity table, plus 
 Entity tables are small: PyArrow reads them and DuckDB SQL maps them to inputs.SCHEMAS (demo
 column names to the engine's, JSON traits, survey kinds by joining the surveys). Accounts keep
 the demo's external ids as keys. `usage_daily` and `performance_daily` are aggregated from the raw
-events inside DuckDB (tend.metrics.parquet_events): on a DuckDB backend straight into its tables;
-on any other backend on a private DuckDB first, handed over as Arrow.
+events: in one streaming pass when the file is in the demo's layout (parquet_sorted_events, which
+also seeds the usage rollups), else inside DuckDB (tend.metrics.parquet_events): on a DuckDB
+backend straight into its tables, on any other backend on a private DuckDB first, as Arrow.
 """
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -25,6 +27,8 @@ from tend.metrics.parquet_events import (
     aggregate_events,
     aggregate_events_to_arrow,
 )
+from tend.metrics.parquet_sorted_events import aggregate_sorted_events
+from tend.metrics.usage_rollups import ROLLUPS_KEY, UsageRollups
 
 REFERRAL_SOURCES: tuple[str, ...] = ("referral", "champion")
 _DEMO_COLUMN_NAMES = {
@@ -125,7 +129,8 @@ def read_parquet_inputs(
 ) -> Inputs:
     """Every input table of inputs.SCHEMAS from the demo's Parquet files in `directory`, on `con`.
     A table the demo does not write (and no mapping here knows) is read as is if its file
-    exists, else empty."""
+    exists, else empty. Events in the demo's layout are aggregated in one streaming pass
+    (parquet_sorted_events), which also seeds the usage rollups; others by SQL in DuckDB."""
     done = progress or (lambda step: None)
     duck = con.con if isinstance(con, DuckDBBackend) else duckdb.connect()
     arrow = read_entity_tables(directory, duck)
@@ -134,15 +139,71 @@ def read_parquet_inputs(
         arrow[name] = conform(name, pq.read_table(path)) if path.exists() else empty(name)
     done("entity tables")
     events = directory / "events.parquet"
+    streamed = None
+    if events.exists():
+        known = arrow["accounts"]["account"].combine_chunks()
+        streamed = aggregate_sorted_events(events, done, known)
     if not events.exists():
         arrow |= {name: empty(name) for name in USAGE_TABLES}
+    elif streamed is not None:
+        arrow["performance_daily"] = conform(
+            "performance_daily", _decoded(streamed["performance_daily"], streamed)
+        )
     elif not isinstance(con, DuckDBBackend):
         arrow |= aggregate_events_to_arrow(events, done)
     tables = {name: con.create_table(name, table, overwrite=True) for name, table in arrow.items()}
-    if events.exists() and isinstance(con, DuckDBBackend):
+    if streamed is not None:
+        tables["usage_daily"] = _usage_daily(con, _decoded(streamed["usage_daily"], streamed))
+    elif events.exists() and isinstance(con, DuckDBBackend):
         aggregate_events(events, duck, done)
         tables |= {name: con.table(name) for name in USAGE_TABLES}
-    return Inputs(con=con, **tables)
+    inputs = Inputs(con=con, **tables)
+    if streamed is not None:
+        seeds = {
+            name: _code_table(con, f"_usage_{name}_{uuid.uuid4().hex[:8]}", streamed[name])
+            for name in ("user_days", "name_days", "account_codes", "name_codes")
+        }
+        inputs.derived[ROLLUPS_KEY] = UsageRollups(inputs, **seeds)
+    return inputs
+
+
+def _decoded(table: pa.Table, streamed: dict[str, pa.Table]) -> pa.Table:
+    """A streamed table with its coded `account`, `user` and `event_name` as (dictionary
+    encoded) text, chunk by chunk without copying the codes."""
+    dictionaries = {
+        "account": streamed["account_codes"]["account"].combine_chunks(),
+        "user": streamed["user_codes"]["user"].combine_chunks(),
+        "event_name": streamed["name_codes"]["event_name"].combine_chunks(),
+    }
+    columns = {}
+    for name in table.column_names:
+        column = table[name]
+        if name in dictionaries:
+            values = dictionaries[name]
+            column = pa.chunked_array(
+                [pa.DictionaryArray.from_arrays(chunk, values) for chunk in column.chunks],
+                pa.dictionary(pa.int32(), pa.string()),
+            )
+        columns[name] = column
+    return pa.table(columns)
+
+
+def _usage_daily(con: ibis.BaseBackend, table: pa.Table) -> ibis.Table:
+    """`usage_daily` on `con`. On DuckDB a view of the Arrow table (no copy: the KPI pipelines
+    read the rollups, so the long table is only scanned if someone asks for it)."""
+    if not isinstance(con, DuckDBBackend):
+        return con.create_table("usage_daily", conform("usage_daily", table), overwrite=True)
+    con.drop_table("usage_daily", force=True)
+    con.con.register("usage_daily", table)
+    return con.table("usage_daily")
+
+
+def _code_table(con: ibis.BaseBackend, name: str, table: pa.Table) -> ibis.Table:
+    """A table keyed by integer codes: on DuckDB a view of the Arrow table, else a copy."""
+    if not isinstance(con, DuckDBBackend):
+        return con.create_table(name, table, overwrite=True)
+    con.con.register(name, table)
+    return con.table(name)
 
 
 def read_entity_tables(directory: Path, duck: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:

@@ -17,11 +17,13 @@ from tend.metrics.grid import Grid, as_result, ratio
 from tend.metrics.inputs import Inputs
 from tend.metrics.kpi import Kpi, KpiPipeline, Unit
 from tend.metrics.revenue import first_paid, item_monthly_amounts
+from tend.metrics.usage_grid import per_cell, per_scope, values_at_period_ends
+from tend.metrics.usage_rollups import usage_rollups
+from tend.metrics.usage_windows import days_after
 
 REVENUE_GRAINS = ("month", "quarter")
 MOVEMENTS = ("new", "reactivation", "expansion", "contraction", "churn")
 MONEY_COLUMNS = ("mrr_start", "mrr_end", *MOVEMENTS)
-ACTIVE_USER_DAYS = 30
 
 
 def _instant(day: ibis.Value) -> ibis.Value:
@@ -94,22 +96,16 @@ def _by_scope(movements: ibis.Table, scopes: ibis.Table, dimension: ibis.Value) 
     )
 
 
-def _active_users(inputs: Inputs, periods: ibis.Table, scopes: ibis.Table) -> ibis.Table:
-    """Distinct users active in the 30 days before each period's end, per scope (for ARPU)."""
-    usage = inputs.usage_daily
-    recent = usage.join(
-        periods,
-        [
-            usage.day < periods.period_end,
-            usage.day >= periods.period_end - ibis.interval(days=ACTIVE_USER_DAYS),
-        ],
-    )
-    per_account = recent.group_by(["account", "grain", "period_start"]).aggregate(
-        users=recent.user.nunique()
-    )
-    scoped = per_account.join(scopes, "account")
-    return scoped.group_by(["grain", "period_start", "scope_type", "scope_key"]).aggregate(
-        active_users=scoped.users.sum()
+def _active_users(inputs: Inputs, periods: ibis.Table, grid: Grid) -> ibis.Table:
+    """Distinct users active in the 30 days before each period's end, per scope (for ARPU):
+    the 30-day coverage of the usage rollups read on each period's last day."""
+    rollups = usage_rollups(inputs)
+    cells = per_cell(rollups.account_days, grid, ["day"], ["monthly_users"], rollups.account_codes)
+    ends = periods.mutate(last_day=days_after(periods.period_end, -1))
+    at_ends = values_at_period_ends(cells, ["cell"], ["monthly_users"], ends)
+    scoped = per_scope(at_ends, grid, ["grain", "period_start"], ["monthly_users"])
+    return scoped.select(
+        "grain", "period_start", "scope_type", "scope_key", active_users=scoped.monthly_users
     )
 
 
@@ -173,7 +169,7 @@ def revenue_results(inputs: Inputs, grid: Grid) -> ibis.Table:
         _by_scope(movements, grid.scopes, movements.currency),
     )
     totals = inputs.con.create_table("revenue_totals", totals, overwrite=True)
-    users = _active_users(inputs, periods, grid.scopes)
+    users = _active_users(inputs, periods, grid)
     return ibis.union(*_results(totals, users))
 
 

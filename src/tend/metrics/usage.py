@@ -7,6 +7,10 @@ period's last known day: its last day, or the day before as_of's first unknown d
 open. Rows exist for a (period, scope) once a user of the scope has been seen by the period's
 last day; before that there is nothing to measure. Depth, features and product performance are
 in usage_depth.
+
+The work that does not depend on periods or scopes is done once per inputs (usage_rollups:
+per account and day, counts and changes of the trailing measures); each grid then sums those rows
+per scope cell and reads the measures at its period ends (usage_grid).
 """
 
 from __future__ import annotations
@@ -18,101 +22,68 @@ from tend.metrics.grid import Grid, as_result, ratio
 from tend.metrics.inputs import Inputs
 from tend.metrics.kpi import KpiPipeline
 from tend.metrics.usage_depth import usage_kpi
+from tend.metrics.usage_grid import per_cell, per_scope, values_at_period_ends
+from tend.metrics.usage_rollups import (
+    GRAIN_UNITS,
+    OUTCOME_EVENTS,
+    next_period_start,
+    period_start,
+    usage_rollups,
+)
 from tend.metrics.usage_windows import (
     MONTH_DAYS,
     PERIOD_KEYS,
-    SCOPE_KEYS,
-    WEEK_DAYS,
     assign_periods,
-    coverage_changes,
-    days_after,
-    in_scopes,
-    period_start_of,
     period_windows,
-    step_function,
-    steps_at_period_ends,
 )
 
-OUTCOME_EVENTS: tuple[str, ...] = ("Report Shared", "Automation Run")
-"""Events that mean the customer got value from the product (customer ROI): a report shared
-with others, an automation run for them. The demo's names (tend.demo.catalog.OUTCOME_EVENTS)."""
-STEP_MEASURES = ("weekly_users", "monthly_users", "monthly_user_days", "users_seen")
-
-
-def active_user_days(inputs: Inputs) -> ibis.Table:
-    """Distinct (account, user, day): the days each user was active."""
-    return inputs.usage_daily.select("account", "user", "day").distinct()
-
-
-def daily_activity(inputs: Inputs, user_days: ibis.Table) -> ibis.Table:
-    """Per account and day: active users (DAU) and outcome events."""
-    daily = user_days.group_by(["account", "day"]).aggregate(active_users=user_days.count())
-    usage = inputs.usage_daily
-    outcomes = usage.filter(usage.event_name.isin(OUTCOME_EVENTS))
-    outcomes = outcomes.group_by(["account", "day"]).aggregate(outcome_events=outcomes.events.sum())
-    joined = daily.left_join(outcomes, ["account", "day"])
-    return joined.select(
-        account=joined.account,
-        day=joined.day,
-        active_users=joined.active_users,
-        outcome_events=joined.outcome_events.coalesce(0),
-    )
-
-
-def trailing_activity(user_days: ibis.Table, daily: ibis.Table, windows: ibis.Table) -> ibis.Table:
-    """Per account and period, on its last day: users active in the trailing 7 and 30 days,
-    user-days in the trailing 30 days and users seen so far (one step function per account)."""
-    zero = ibis.literal(0, type="int64")
-
-    def changes(table: ibis.Table, measure: str, change: ibis.Value) -> ibis.Table:
-        values = {name: change if name == measure else zero for name in STEP_MEASURES}
-        return table.select("account", "day", **values)
-
-    weekly = coverage_changes(user_days, ["account", "user"], WEEK_DAYS)
-    monthly = coverage_changes(user_days, ["account", "user"], MONTH_DAYS)
-    leaving = daily.mutate(day=days_after(daily.day, MONTH_DAYS))
-    first_days = user_days.group_by(["account", "user"]).aggregate(day=user_days.day.min())
-    all_changes = ibis.union(
-        changes(weekly, "weekly_users", weekly.change),
-        changes(monthly, "monthly_users", monthly.change),
-        changes(daily, "monthly_user_days", daily.active_users.cast("int64")),
-        changes(leaving, "monthly_user_days", -leaving.active_users.cast("int64")),
-        changes(first_days, "users_seen", ibis.literal(1, type="int64")),
-    )
-    steps = step_function(all_changes, ["account"], STEP_MEASURES)
-    return steps_at_period_ends(steps, windows)
+STEP_MEASURES = ("weekly_users", "monthly_users", "monthly_user_days")
+ACTIVE_ACCOUNT_COLUMNS = tuple(f"active_accounts_{grain}" for grain in GRAIN_UNITS)
+__all__ = ["OUTCOME_EVENTS", "PIPELINES", "compute_activity", "compute_user_churn"]
 
 
 def compute_activity(inputs: Inputs, grid: Grid) -> ibis.Table:
     """DAU, WAU, MAU, stickiness, active days per user, outcome events and breadth."""
     windows = period_windows(grid)
-    user_days = active_user_days(inputs)
-    daily = daily_activity(inputs, user_days)
-    trailing = trailing_activity(user_days, daily, windows)
-    dated = assign_periods(daily, windows)
-    in_period = dated.group_by(["account", *PERIOD_KEYS]).aggregate(
+    rollups = usage_rollups(inputs)
+    measures = [*STEP_MEASURES, "users_seen", "active_users", "outcome_events"]
+    cells = per_cell(
+        rollups.account_days,
+        grid,
+        ["day"],
+        [*measures, *ACTIVE_ACCOUNT_COLUMNS],
+        rollups.account_codes,
+    )
+    trailing = values_at_period_ends(cells, ["cell"], [*STEP_MEASURES, "users_seen"], windows)
+    trailing = trailing.filter(trailing.users_seen > 0)
+
+    active = cells.filter(cells.active_users > 0)
+    dated = assign_periods(active, windows)
+    accounts_entering = ibis.cases(
+        *[(dated.grain == grain, dated[f"active_accounts_{grain}"]) for grain in GRAIN_UNITS]
+    )
+    in_period = dated.group_by(["cell", *PERIOD_KEYS]).aggregate(
         user_days=dated.active_users.sum(),
         outcome_events=dated.outcome_events.sum(),
+        active_accounts=accounts_entering.sum(),
     )
-    joined = trailing.left_join(in_period, ["account", *PERIOD_KEYS])
-    per_account = joined.select(
-        "account",
+    joined = trailing.left_join(in_period, ["cell", *PERIOD_KEYS])
+    per_cell_period = joined.select(
+        "cell",
         *PERIOD_KEYS,
         *STEP_MEASURES,
         user_days=joined.user_days.coalesce(0),
         outcome_events=joined.outcome_events.coalesce(0),
-        active=ibis.ifelse(joined.user_days.coalesce(0) > 0, 1, 0),
+        active_accounts=joined.active_accounts.coalesce(0),
+    )
+    t = per_scope(
+        per_cell_period,
+        grid,
+        PERIOD_KEYS,
+        [*STEP_MEASURES, "user_days", "outcome_events", "active_accounts"],
     )
     elapsed = windows.select(*PERIOD_KEYS, "elapsed_days")
-    scoped = in_scopes(per_account, grid).join(elapsed, list(PERIOD_KEYS))
-    t = scoped.group_by([*PERIOD_KEYS, *SCOPE_KEYS, "elapsed_days"]).aggregate(
-        user_days=scoped.user_days.sum(),
-        weekly_users=scoped.weekly_users.sum(),
-        monthly_users=scoped.monthly_users.sum(),
-        monthly_user_days=scoped.monthly_user_days.sum(),
-        outcome_events=scoped.outcome_events.sum(),
-        active_accounts=scoped.active.sum(),
-    )
+    t = t.join(elapsed, list(PERIOD_KEYS))
     parts = [
         as_result(t, "dau", ratio(t.user_days, t.elapsed_days), t.user_days, None),
         as_result(t, "wau", t.weekly_users, t.weekly_users, None),
@@ -133,76 +104,63 @@ def compute_activity(inputs: Inputs, grid: Grid) -> ibis.Table:
         ),
         as_result(t, "outcome_events", t.outcome_events, t.active_accounts, None),
     ]
-    results = ibis.union(*parts, breadth(inputs, grid, windows, trailing))
+    results = ibis.union(*parts, breadth(inputs, grid, windows))
     return results.filter(results.value.notnull())
 
 
-def breadth(inputs: Inputs, grid: Grid, windows: ibis.Table, trailing: ibis.Table) -> ibis.Table:
+def breadth(inputs: Inputs, grid: Grid, windows: ibis.Table) -> ibis.Table:
     """Users active in the trailing 30 days ÷ licensed seats, over the accounts live in that
     window (signed up by its last day, not churned before its first); an account without a seat
-    count counts the users seen by then instead."""
-    accounts = inputs.accounts.select(
-        "account",
-        seats=inputs.accounts.seats,
-        signup_day=inputs.accounts.signed_up_at.date(),
-        churn_day=inputs.accounts.churned_at.date(),
+    count counts the users seen by then instead (usage_rollups.build_live_account_days)."""
+    rollups = usage_rollups(inputs)
+    cells = per_cell(
+        rollups.live_account_days,
+        grid,
+        ["day"],
+        ["live_users", "live_seats"],
+        rollups.account_codes,
     )
-    periods = windows.select(*PERIOD_KEYS, "last_day")
-    live = accounts.join(
-        periods,
-        [
-            accounts.signup_day.isnull() | (accounts.signup_day <= periods.last_day),
-            accounts.churn_day.isnull()
-            | (accounts.churn_day > days_after(periods.last_day, -MONTH_DAYS)),
-        ],
-    )
-    measures = trailing.select("account", *PERIOD_KEYS, "monthly_users", "users_seen")
-    joined = live.left_join(measures, ["account", *PERIOD_KEYS])
-    users_seen = joined.users_seen.coalesce(0)
-    per_account = joined.select(
-        account=joined.account,
-        grain=joined.grain,
-        period_start=joined.period_start,
-        period_end=joined.period_end,
-        monthly_users=joined.monthly_users.coalesce(0),
-        seats=ibis.ifelse(joined.seats.coalesce(0) > 0, joined.seats, users_seen),
-    )
-    scoped = in_scopes(per_account, grid)
-    t = scoped.group_by([*PERIOD_KEYS, *SCOPE_KEYS]).aggregate(
-        monthly_users=scoped.monthly_users.sum(), seats=scoped.seats.sum()
-    )
-    return as_result(t, "breadth", ratio(t.monthly_users, t.seats), t.seats, None)
+    at_ends = values_at_period_ends(cells, ["cell"], ["live_users", "live_seats"], windows)
+    t = per_scope(at_ends, grid, PERIOD_KEYS, ["live_users", "live_seats"])
+    return as_result(t, "breadth", ratio(t.live_users, t.live_seats), t.live_seats, None)
 
 
 def compute_user_churn(inputs: Inputs, grid: Grid) -> ibis.Table:
     """Users active in the previous period of the same grain and not in this one, in percent of
-    the previous period's active users; only for periods complete by as_of."""
+    the previous period's active users; only for periods complete by as_of. Each user's last
+    active day in a period says whether they came back in the next one (usage_rollups)."""
     windows = period_windows(grid)
-    user_days = active_user_days(inputs)
-    grains = windows.select("grain").distinct()
-    expanded = user_days.cross_join(grains)
-    active = expanded.select(
-        "account", "user", "grain", period_start=period_start_of(expanded.grain, expanded.day)
-    ).distinct()
-    complete = windows.filter(windows.complete)
-    complete = complete.select(
-        *PERIOD_KEYS,
-        previous_start=period_start_of(complete.grain, days_after(complete.period_start, -1)),
+    complete = windows.filter(windows.complete).select(*PERIOD_KEYS)
+    rollups = usage_rollups(inputs)
+    account_days = rollups.account_days
+    grains = list(GRAIN_UNITS)
+    columns = [f"{kind}_{grain}" for grain in grains for kind in ("last", "churned")]
+    cells = per_cell(
+        account_days.filter(account_days.active_users > 0),
+        grid,
+        ["day"],
+        columns,
+        rollups.account_codes,
     )
-    before = active.rename(previous_start="period_start")
-    previous = before.join(complete, ["grain", "previous_start"])
-    stayed = active.mutate(stayed=ibis.literal(1))
-    joined = previous.left_join(stayed, ["account", "user", "grain", "period_start"])
-    per_account = joined.group_by(
-        [joined.account, joined.grain, joined.period_start, joined.period_end]
-    ).aggregate(
-        previous_users=joined.count(),
-        churned_users=joined.stayed.isnull().cast("int64").sum(),
+    parts = []
+    for grain in grains:
+        leaving = cells.filter(cells[f"last_{grain}"] > 0)
+        parts.append(
+            leaving.select(
+                "cell",
+                grain=ibis.literal(grain),
+                period_start=next_period_start(grain, period_start(grain, leaving.day)),
+                previous_users=leaving[f"last_{grain}"].cast("int64"),
+                churned_users=leaving[f"churned_{grain}"].cast("int64"),
+            )
+        )
+    union = ibis.union(*parts)
+    per_target = union.join(complete, ["grain", "period_start"])
+    per_cell_period = per_target.group_by(["cell", *PERIOD_KEYS]).aggregate(
+        previous_users=per_target.previous_users.sum(),
+        churned_users=per_target.churned_users.sum(),
     )
-    scoped = in_scopes(per_account, grid)
-    t = scoped.group_by([*PERIOD_KEYS, *SCOPE_KEYS]).aggregate(
-        previous_users=scoped.previous_users.sum(), churned_users=scoped.churned_users.sum()
-    )
+    t = per_scope(per_cell_period, grid, PERIOD_KEYS, ["previous_users", "churned_users"])
     value = ratio(t.churned_users * 100, t.previous_users)
     return as_result(t, "user_churn", value, t.previous_users, None)
 

@@ -7,6 +7,9 @@ weighted by their sessions, with lengths rounded to 0.1 minute. Medians are lowe
 smallest value with at least half the weight at or below it), computed from counts per value so
 that wide scopes never sort raw rows. Features are event names; "tracked" features are the names
 seen anywhere in the portfolio by the period's last known day.
+
+Per-account work is done once per inputs (usage_rollups); each grid sums it per scope cell and
+reads trailing measures at its period ends (usage_grid).
 """
 
 from __future__ import annotations
@@ -18,20 +21,11 @@ import ibis
 from tend.metrics.grid import Grid, as_result, ratio
 from tend.metrics.inputs import Inputs
 from tend.metrics.kpi import Kpi, KpiPipeline, Unit
-from tend.metrics.usage_windows import (
-    MONTH_DAYS,
-    PERIOD_KEYS,
-    SCOPE_KEYS,
-    assign_periods,
-    coverage_changes,
-    in_scopes,
-    period_windows,
-    step_function,
-    steps_at_period_ends,
-)
+from tend.metrics.usage_grid import per_cell, per_scope, values_at_period_ends
+from tend.metrics.usage_rollups import usage_rollups
+from tend.metrics.usage_windows import PERIOD_KEYS, SCOPE_KEYS, assign_periods, period_windows
 
 GROUP_KEYS = [*PERIOD_KEYS, *SCOPE_KEYS]
-SESSION_LENGTH_DIGITS = 1
 
 
 def weighted_lower_median(
@@ -54,27 +48,19 @@ def weighted_lower_median(
 def compute_depth(inputs: Inputs, grid: Grid) -> ibis.Table:
     """Median session length (minutes) and events per session of the sessions in each period."""
     windows = period_windows(grid)
-    usage = inputs.usage_daily
-    user_days = usage.group_by(["account", "user", "day"]).aggregate(
-        events=usage.events.sum(),
-        sessions=usage.sessions.sum(),
-        minutes=usage.active_minutes.sum(),
-    )
-    user_days = user_days.filter(user_days.sessions > 0)
-    lengths = user_days.mutate(
-        length=(user_days.minutes / user_days.sessions).round(SESSION_LENGTH_DIGITS)
-    )
-    daily = lengths.group_by(["account", "day", "length"]).aggregate(
-        events=lengths.events.sum(), sessions=lengths.sessions.sum()
+    rollups = usage_rollups(inputs)
+    daily = per_cell(
+        rollups.session_lengths,
+        grid,
+        ["day", "length"],
+        ["events", "sessions"],
+        rollups.account_codes,
     )
     dated = assign_periods(daily, windows)
-    per_account = dated.group_by(["account", *PERIOD_KEYS, "length"]).aggregate(
+    per_cell_period = dated.group_by(["cell", *PERIOD_KEYS, "length"]).aggregate(
         events=dated.events.sum(), sessions=dated.sessions.sum()
     )
-    scoped = in_scopes(per_account, grid)
-    by_length = scoped.group_by([*GROUP_KEYS, "length"]).aggregate(
-        events=scoped.events.sum(), sessions=scoped.sessions.sum()
-    )
+    by_length = per_scope(per_cell_period, grid, [*PERIOD_KEYS, "length"], ["events", "sessions"])
     totals = by_length.group_by(GROUP_KEYS).aggregate(
         events=by_length.events.sum(), sessions=by_length.sessions.sum()
     )
@@ -93,8 +79,7 @@ def compute_depth(inputs: Inputs, grid: Grid) -> ibis.Table:
 
 def tracked_features(inputs: Inputs, windows: ibis.Table) -> ibis.Table:
     """Per period: event names seen anywhere in the portfolio by its last known day."""
-    usage = inputs.usage_daily
-    first_seen = usage.group_by("event_name").aggregate(first_day=usage.day.min())
+    first_seen = usage_rollups(inputs).name_first_days
     periods = windows.select(*PERIOD_KEYS, "last_day")
     seen = first_seen.join(periods, first_seen.first_day <= periods.last_day)
     return seen.group_by(list(PERIOD_KEYS)).aggregate(tracked=seen.count())
@@ -105,30 +90,31 @@ def compute_features(inputs: Inputs, grid: Grid) -> ibis.Table:
     each feature (share of active accounts using it) and unused features, all over the trailing
     30 days. An active account used any event in those days."""
     windows = period_windows(grid)
-    usage = inputs.usage_daily
-    name_days = usage.select("account", "event_name", "day").distinct()
-    changes = coverage_changes(name_days, ["account", "event_name"], MONTH_DAYS)
+    rollups = usage_rollups(inputs)
     tracked = tracked_features(inputs, windows)
 
-    account_changes = changes.select("account", "day", features=changes.change)
-    account_steps = step_function(account_changes, ["account"], ["features"])
-    per_account = steps_at_period_ends(account_steps, windows)
-    per_account = per_account.filter(per_account.features > 0)
-    scoped = in_scopes(per_account, grid)
-    by_count = scoped.group_by([*GROUP_KEYS, "features"]).aggregate(accounts=scoped.count())
+    counts = per_cell(
+        rollups.feature_count_changes, grid, ["features", "day"], ["change"], rollups.account_codes
+    )
+    counts = per_scope(counts, grid, ["features", "day"], ["change"])
+    by_count = values_at_period_ends(counts, [*SCOPE_KEYS, "features"], ["change"], windows)
+    by_count = by_count.filter(by_count.change > 0)
+    by_count = by_count.select(*GROUP_KEYS, "features", accounts=by_count.change)
     medians = weighted_lower_median(by_count, GROUP_KEYS, "features", "accounts")
     medians = medians.join(tracked, list(PERIOD_KEYS))
     share = as_result(
         medians, "features_used_share", ratio(medians.median, medians.tracked), medians.total, None
     )
 
-    scoped_changes = changes.join(grid.scopes, "account")
-    scoped_changes = scoped_changes.select(
-        *SCOPE_KEYS, "event_name", "day", adopters=scoped_changes.change
+    features = per_cell(
+        rollups.feature_changes, grid, ["event_name", "day"], ["change"], rollups.account_codes
     )
-    adoption_steps = step_function(scoped_changes, [*SCOPE_KEYS, "event_name"], ["adopters"])
-    adopters = steps_at_period_ends(adoption_steps, windows)
-    adopters = adopters.filter(adopters.adopters > 0)
+    features = per_scope(features, grid, ["event_name", "day"], ["change"])
+    adopters = values_at_period_ends(features, [*SCOPE_KEYS, "event_name"], ["change"], windows)
+    adopters = adopters.filter(adopters.change > 0)
+    adopters = rollups.with_names(
+        adopters.select(*GROUP_KEYS, "event_name", adopters=adopters.change)
+    )
     active = medians.select(*GROUP_KEYS, "tracked", active_accounts=medians.total)
     adoption = adopters.join(active, GROUP_KEYS)
     adoption_result = as_result(
@@ -165,20 +151,13 @@ def compute_performance(inputs: Inputs, grid: Grid) -> ibis.Table:
         timed_loads=ibis.ifelse(timed, daily.page_loads, 0),
         weighted_p95=ibis.ifelse(timed, daily.load_time_p95_ms * daily.page_loads, 0.0),
     )
-    dated = assign_periods(facts, windows)
-    per_account = dated.group_by(["account", *PERIOD_KEYS]).aggregate(
-        events=dated.events.sum(),
-        errors=dated.errors.sum(),
-        timed_loads=dated.timed_loads.sum(),
-        weighted_p95=dated.weighted_p95.sum(),
+    measures = ["events", "errors", "timed_loads", "weighted_p95"]
+    cells = per_cell(facts, grid, ["day"], measures)
+    dated = assign_periods(cells, windows)
+    per_cell_period = dated.group_by(["cell", *PERIOD_KEYS]).aggregate(
+        **{measure: dated[measure].sum() for measure in measures}
     )
-    scoped = in_scopes(per_account, grid)
-    t = scoped.group_by(GROUP_KEYS).aggregate(
-        events=scoped.events.sum(),
-        errors=scoped.errors.sum(),
-        timed_loads=scoped.timed_loads.sum(),
-        weighted_p95=scoped.weighted_p95.sum(),
-    )
+    t = per_scope(per_cell_period, grid, PERIOD_KEYS, measures)
     results = ibis.union(
         as_result(t, "error_rate", ratio(t.errors * 100, t.events), t.events, None),
         as_result(t, "load_time_p95_ms", ratio(t.weighted_p95, t.timed_loads), t.timed_loads, None),

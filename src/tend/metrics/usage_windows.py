@@ -82,17 +82,30 @@ def coverage_changes(days: ibis.Table, keys: Sequence[str], length: int) -> ibis
     An active day d covers d..d+length-1; consecutive active days closer than `length` + 1 days
     apart keep the coverage going, so each run of coverage yields exactly one +1 and one -1.
     """
+    marked = with_neighbours(days, keys)
+    return ibis.union(*coverage_parts(marked, keys, length, "change"))
+
+
+def with_neighbours(days: ibis.Table, keys: Sequence[str]) -> ibis.Table:
+    """`days` with each row's previous and next day of the same keys (null at the ends)."""
     window = ibis.window(group_by=[days[key] for key in keys], order_by=days.day)
-    marked = days.mutate(
+    return days.mutate(
         previous_day=days.day.lag().over(window), next_day=days.day.lead().over(window)
     )
+
+
+def coverage_parts(
+    marked: ibis.Table, keys: Sequence[str], length: int, measure: str
+) -> tuple[ibis.Table, ibis.Table]:
+    """From `with_neighbours` rows: the starts (+1 on the day) and stops (-1 `length` days
+    after the run's last day) of coverage runs, as (`keys`, `day`, `measure`)."""
     starts = marked.filter(
         marked.previous_day.isnull() | (marked.day.delta(marked.previous_day, unit="day") > length)
-    ).select(*keys, day=marked.day, change=ibis.literal(1, type="int64"))
+    ).select(*keys, day=marked.day, **{measure: ibis.literal(1, type="int64")})
     stops = marked.filter(
         marked.next_day.isnull() | (marked.next_day.delta(marked.day, unit="day") > length)
-    ).select(*keys, day=days_after(marked.day, length), change=ibis.literal(-1, type="int64"))
-    return ibis.union(starts, stops)
+    ).select(*keys, day=days_after(marked.day, length), **{measure: ibis.literal(-1, type="int64")})
+    return starts, stops
 
 
 def step_function(changes: ibis.Table, keys: Sequence[str], measures: Sequence[str]) -> ibis.Table:
