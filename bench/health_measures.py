@@ -31,7 +31,7 @@ from pathlib import Path
 import ibis
 
 from tend.health.measures import default_measure_names, measure_table, measure_values
-from tend.metrics.inputs import Inputs, duckdb_inputs
+from tend.metrics.inputs import SCHEMAS, Inputs, duckdb_inputs
 
 
 def app_inputs() -> Inputs:
@@ -49,7 +49,7 @@ def parquet_inputs(directory: Path, database: Path | None) -> Inputs:
     """The engine's inputs read from a Parquet demo company, in memory or kept in (and, once
     there, reused from) the DuckDB file `database`."""
     con = ibis.duckdb.connect(str(database) if database else ":memory:")
-    names = [field.name for field in fields(Inputs) if field.name != "con"]
+    names = [field.name for field in fields(Inputs) if field.name in SCHEMAS]
     if database is not None and set(names) <= set(con.list_tables()):
         return Inputs(con, **{name: con.table(name) for name in names})
     try:

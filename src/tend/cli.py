@@ -186,6 +186,9 @@ def _prepare_analytics() -> None:
     with console.status(f"Scoring health for the last {DEMO_SCORE_DAYS} days…"):
         scored = score_days(days)
     console.print(f"Stored {scored.rows:,} health snapshots.")
+    from tend.demo.tasks import create_demo_tasks
+
+    console.print(f"Created {create_demo_tasks(today):,} CSM tasks.")
 
 
 @demo_app.command("generate")

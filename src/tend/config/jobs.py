@@ -25,6 +25,7 @@ Schedule = Callable[[Any], bool]
 
 TASKS: list[Job] = [
     core_jobs.ping,
+    health_jobs.backfill_scorecard_version,
 ]
 """Jobs that are enqueued on demand."""
 
@@ -54,6 +55,14 @@ def register_schedule(huey: Huey) -> dict[str, TaskWrapper]:
         wrappers[job.__name__] = huey.periodic_task(schedule)(_with_fresh_connections(huey, job))
     _registered[huey] = wrappers
     return wrappers
+
+
+def enqueue(job: Job, *args: Any) -> None:
+    """Queue one of the TASKS on the project's Huey (run inline in immediate mode); call it from
+    `transaction.on_commit` so the job sees what the caller wrote."""
+    from huey.contrib.djhuey import HUEY
+
+    register_schedule(HUEY)[job.__name__](*args)
 
 
 def _with_fresh_connections(huey: Huey, job: Job) -> Job:

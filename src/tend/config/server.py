@@ -37,7 +37,9 @@ def serve(host: str, port: int, with_worker: bool = True) -> None:
     consumer = _start_embedded_consumer(huey) if with_worker else None
     if consumer is not None:
         from tend.health.freshness import start_background_rescorer
+        from tend.usage.loader import start_background_loader
 
+        start_background_loader(in_worker=True)
         start_background_rescorer()
     _print_banner(host, port, huey, consumer)
     config = uvicorn.Config(
@@ -75,7 +77,7 @@ def run_worker() -> None:
     from tend.health.freshness import start_background_rescorer
     from tend.usage.loader import start_background_loader
 
-    start_background_loader()
+    start_background_loader(in_worker=True)
     start_background_rescorer()
     try:
         consumer.run()

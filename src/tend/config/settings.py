@@ -102,6 +102,31 @@ class TendSettings(BaseSettings):
         description="Events acknowledged but not yet loaded beyond which the event API answers "
         "429 with Retry-After.",
     )
+    ingest_loader: Literal["web_and_worker", "worker"] = Field(
+        default="web_and_worker",
+        description="Which processes move acknowledged events from the inbox into the events "
+        "table: every web and worker process (one at a time), or only `tend worker` (and "
+        "`tend serve` with its embedded worker), leaving web processes to acknowledge alone.",
+    )
+    health_rescore_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often the worker checks for new events, tickets, invoices and answers "
+        "and re-scores the accounts they concern.",
+    )
+    health_backfill_days: int = Field(
+        default=730,
+        ge=1,
+        description="Most days of history a new or edited scorecard is computed for at once.",
+    )
+    health_churn_jump: float = Field(
+        default=0.15,
+        gt=0,
+        le=1,
+        description="Rise of an account's churn probability over its previous one (0-1) that "
+        "is recorded as a churn-probability jump signal.",
+    )
     stripe_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated Stripe webhook signing secrets (`whsec_…`); several are "

@@ -25,6 +25,7 @@ from tend.core.models import User
 from tend.customers.models import Account
 from tend.health import queries
 from tend.health.models import (
+    ChurnPrediction,
     HealthSignal,
     HealthSnapshot,
     Scorecard,
@@ -55,7 +56,8 @@ def save_scorecard_version(
 ) -> ScorecardVersion:
     """Validate `config` and save it as the next version of `scorecard` (a new scorecard named
     after the config when None); the scorecard's listing fields follow the config, and a
-    default version makes it the only default."""
+    default version makes it the only default. Once committed, a job computes the version for
+    every past day (`jobs.backfill_scorecard_version`)."""
     valid = config if isinstance(config, ScorecardConfig) else validate_scorecard(config)
     with transaction.atomic():
         if scorecard is None:
@@ -85,7 +87,15 @@ def save_scorecard_version(
             version,
             {"scorecard": scorecard.slug, "number": version.number, "note": note},
         )
+        transaction.on_commit(lambda: _enqueue_backfill(version.pk))
     return version
+
+
+def _enqueue_backfill(version_id: int) -> None:
+    from tend.config.jobs import enqueue
+    from tend.health.jobs import backfill_scorecard_version
+
+    enqueue(backfill_scorecard_version, version_id)
 
 
 def import_scorecard_yaml(
@@ -122,14 +132,22 @@ def store_backtest(version: ScorecardVersion, backtest: Mapping[str, Any]) -> No
         version.save(update_fields=["backtest"])
 
 
-def store_health_snapshots(version: ScorecardVersion, table: pa.Table) -> int:
+def store_health_snapshots(
+    version: ScorecardVersion,
+    table: pa.Table,
+    only_accounts: Sequence[str] | None = None,
+    earlier: pa.Table | None = None,
+) -> int:
     """Replace the version's snapshots of the days in `table` (a `scoring.score` result) with
-    its rows, in one transaction; other days are untouched. Changes against 7 and 30 days are
-    completed from stored snapshots of days not in `table`. Returns the rows written."""
+    its rows, in one transaction; other days are untouched, and with `only_accounts` (the
+    accounts `table` holds) so are the other accounts' snapshots of those days. Changes
+    against 7 and 30 days are completed from `earlier` (a result of this version just stored,
+    e.g. the previous block of a backfill) for the days it holds, else from stored snapshots.
+    Returns the rows written."""
     if table.num_rows == 0:
         return 0
     days = sorted(set(pc.unique(table["day"]).to_pylist()))
-    table = _with_stored_changes(version, table, days)
+    table = _with_stored_changes(version, table, days, only_accounts, earlier)
     account_ids = account_pks(table["account"])
     known = account_ids >= 0
     if not known.all():
@@ -138,29 +156,49 @@ def store_health_snapshots(version: ScorecardVersion, table: pa.Table) -> int:
     with transaction.atomic():
         for start in range(0, len(days), DELETE_DAYS_BATCH):
             chunk = days[start : start + DELETE_DAYS_BATCH]
-            HealthSnapshot.objects.filter(version=version, day__in=chunk).delete()
+            replaced = HealthSnapshot.objects.filter(version=version, day__in=chunk)
+            if only_accounts is not None:
+                replaced = replaced.filter(account_id__in=account_ids.tolist())
+            replaced.delete()
         for offset in range(0, table.num_rows, INSERT_BATCH):
             rows = snapshot_columns(table.slice(offset, INSERT_BATCH))
             insert_snapshots(version.pk, account_ids[offset : offset + INSERT_BATCH], rows)
     return table.num_rows
 
 
-def _with_stored_changes(version: ScorecardVersion, table: pa.Table, days: list[date]) -> pa.Table:
+def _with_stored_changes(
+    version: ScorecardVersion,
+    table: pa.Table,
+    days: list[date],
+    only_accounts: Sequence[str] | None = None,
+    earlier: pa.Table | None = None,
+) -> pa.Table:
     """`table` with the changes of rows whose day - 7 or day - 30 is not in it completed from
-    stored snapshots (the other rows already have theirs)."""
+    `earlier` and, for days it lacks, from stored snapshots (of `only_accounts` when given);
+    the other rows already have theirs."""
     outside = {d - timedelta(days=n) for d in days for n in (7, 30)} - set(days)
     if not outside:
         return table
     lacking = {d for d in days if {d - timedelta(days=7), d - timedelta(days=30)} & outside}
     needs = pc.is_in(table["day"], value_set=pa.array(sorted(lacking), pa.date32()))
     rest = table.filter(pc.invert(needs))
-    reference = rest.select(
-        [c for c in rest.column_names if c in _CHANGE_INPUTS or c.startswith("contribution:")]
+    references = [_change_inputs(rest)]
+    if earlier is not None and earlier.num_rows:
+        held = set(pc.unique(earlier["day"]).to_pylist())
+        wanted = pc.is_in(earlier["day"], value_set=pa.array(sorted(outside), pa.date32()))
+        references.append(_change_inputs(earlier.filter(wanted)))
+        outside -= held
+    if outside:
+        stored = queries.snapshot_table(version, sorted(outside), only_accounts)
+        references.append(stored)
+    reference = pa.concat_tables(references, promote_options="permissive")
+    return pa.concat_tables([add_changes(table.filter(needs), reference), rest])
+
+
+def _change_inputs(table: pa.Table) -> pa.Table:
+    return table.select(
+        [c for c in table.column_names if c in _CHANGE_INPUTS or c.startswith("contribution:")]
     )
-    earlier = pa.concat_tables(
-        [queries.snapshot_table(version, sorted(outside)), reference], promote_options="permissive"
-    )
-    return pa.concat_tables([add_changes(table.filter(needs), earlier), rest])
 
 
 _CHANGE_INPUTS = ("account", "day", "score")
@@ -170,26 +208,47 @@ def record_signals(
     version: ScorecardVersion,
     days: Sequence[date],
     drop_threshold: float = DEFAULT_DROP_THRESHOLD,
+    only_accounts: Sequence[str] | None = None,
+    stored_now: pa.Table | None = None,
 ) -> int:
     """Record band changes and score drops of at least `drop_threshold` points between each
     stored snapshot on `days` and the same account's previous snapshot (of this version, at
-    most SIGNAL_LOOKBACK_DAYS earlier). Uses the shown (final) score and band. Idempotent:
-    each account, day and kind fires once. Returns how many signals are new."""
+    most SIGNAL_LOOKBACK_DAYS earlier), for every account or `only_accounts`. Uses the shown
+    (final) score and band. Idempotent: each account, day and kind fires once. Returns how
+    many signals are new.
+
+    `stored_now` (rows `account, day, score, band` of this version just stored, e.g. the
+    scoring run's latest blocks) saves reading back the days it holds."""
     if not days:
         return 0
     wanted = set(days)
-    rows = (
-        HealthSnapshot.objects.filter(
-            version=version,
-            day__gte=min(days) - timedelta(days=SIGNAL_LOOKBACK_DAYS),
-            day__lte=max(days),
-        )
-        .order_by("account_id", "day")
-        .values_list("account_id", "day", "score", "band")
-    )
+    first = min(days) - timedelta(days=SIGNAL_LOOKBACK_DAYS)
+    held: set[date] = set()
+    rows: list[tuple[int, date, float | None, str]] = []
+    if stored_now is not None and stored_now.num_rows:
+        kept = stored_now.filter(pc.greater_equal(stored_now["day"], pa.scalar(first, pa.date32())))
+        ids = account_pks(kept["account"])
+        bands = pc.fill_null(kept["band"], "").to_pylist()
+        rows += [
+            (int(account_id), day, score, band)
+            for account_id, day, score, band in zip(
+                ids, kept["day"].to_pylist(), kept["score"].to_pylist(), bands, strict=True
+            )
+            if account_id >= 0
+        ]
+        held = set(pc.unique(kept["day"]).to_pylist())
+    missing = [first + timedelta(days=n) for n in range((max(days) - first).days + 1)]
+    missing = [day for day in missing if day not in held]
+    if missing:
+        stored = HealthSnapshot.objects.filter(version=version, day__in=missing)
+        if only_accounts is not None:
+            stored = stored.filter(account__external_id__in=list(only_accounts))
+        fields = ("account_id", "day", "score", "band")
+        rows += list(stored.values_list(*fields).iterator(chunk_size=20_000))
+    rows.sort(key=lambda row: (row[0], row[1]))
     signals = []
     previous: tuple[int, date, float | None, str] | None = None
-    for account_id, day, score, band in rows.iterator(chunk_size=20_000):
+    for account_id, day, score, band in rows:
         before = previous if previous is not None and previous[0] == account_id else None
         previous = (account_id, day, score, band)
         if before is None or day not in wanted or (day - before[1]).days > SIGNAL_LOOKBACK_DAYS:
@@ -237,13 +296,84 @@ def _signals(
     return found
 
 
+def store_churn_predictions(
+    predictions: pa.Table, model: str, jump_threshold: float | None = None
+) -> int:
+    """Replace the stored churn probabilities of the accounts and days in `predictions`
+    (`churn_model.PREDICTION_SCHEMA` rows) and record, per account, each rise of at least
+    `jump_threshold` (default: the `health_churn_jump` setting) over its previous stored
+    probability (at most SIGNAL_LOOKBACK_DAYS earlier). Returns how many jump signals are new."""
+    if predictions.num_rows == 0:
+        return 0
+    if jump_threshold is None:
+        from tend.config.settings import get_settings
+
+        jump_threshold = get_settings().health_churn_jump
+    account_ids = account_pks(predictions["account"])
+    known = account_ids >= 0
+    days = predictions["day"].to_pylist()
+    probabilities = predictions["churn_probability"].to_pylist()
+    drivers = predictions["drivers"].to_pylist()
+    rows = [
+        ChurnPrediction(
+            account_id=int(account_ids[i]),
+            day=days[i],
+            probability=probabilities[i],
+            drivers=drivers[i] or [],
+            model=model,
+        )
+        for i in range(predictions.num_rows)
+        if known[i]
+    ]
+    ids = sorted({row.account_id for row in rows})
+    with transaction.atomic():
+        ChurnPrediction.objects.filter(account_id__in=ids, day__in=sorted(set(days))).delete()
+        ChurnPrediction.objects.bulk_create(rows, batch_size=5_000)
+    return _record_churn_jumps(ids, sorted(set(days)), jump_threshold)
+
+
+def _record_churn_jumps(account_ids: list[int], days: list[date], threshold: float) -> int:
+    """Jump signals of the accounts on `days`, from their stored probabilities."""
+    wanted = set(days)
+    stored = (
+        ChurnPrediction.objects.filter(
+            account_id__in=account_ids,
+            day__gte=min(days) - timedelta(days=SIGNAL_LOOKBACK_DAYS),
+            day__lte=max(days),
+        )
+        .order_by("account_id", "day")
+        .values_list("account_id", "day", "probability", "drivers")
+    )
+    jumps: list[dict[str, Any]] = []
+    previous: tuple[int, date, float] | None = None
+    for account_id, day, probability, drivers in stored.iterator(chunk_size=20_000):
+        before = previous if previous is not None and previous[0] == account_id else None
+        previous = (account_id, day, probability)
+        if before is None or day not in wanted or probability - before[2] < threshold:
+            continue
+        jumps.append(
+            {
+                "account_id": account_id,
+                "day": day,
+                "from_probability": before[2],
+                "to_probability": probability,
+                "details": {
+                    "previous_day": before[1].isoformat(),
+                    "threshold": threshold,
+                    "drivers": drivers,
+                },
+            }
+        )
+    return record_churn_probability_jumps(jumps)
+
+
 def record_churn_probability_jumps(rows: Sequence[Mapping[str, Any]]) -> int:
     """Record churn-probability jumps found by the churn model: rows with `account` (an
-    Account), `day`, `from_probability`, `to_probability` and optional `details`. Idempotent
-    like `record_signals`; returns how many are new."""
+    Account) or `account_id`, `day`, `from_probability`, `to_probability` and optional
+    `details`. Idempotent like `record_signals`; returns how many are new."""
     signals = [
         HealthSignal(
-            account=row["account"],
+            account_id=row["account_id"] if "account_id" in row else row["account"].pk,
             day=row["day"],
             kind=SignalKind.CHURN_PROBABILITY_JUMP,
             from_value=f"{row['from_probability']:.3f}",

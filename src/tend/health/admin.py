@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from tend.health.models import (
+    ChurnPrediction,
     HealthSignal,
     HealthSnapshot,
     Scorecard,
@@ -46,3 +47,11 @@ class HealthSignalAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("account__name", "account__external_id")
     raw_id_fields = ("account", "version")
+
+
+@admin.register(ChurnPrediction)
+class ChurnPredictionAdmin(admin.ModelAdmin):
+    list_display = ("account", "day", "probability", "model")
+    list_filter = ("day",)
+    search_fields = ("account__name", "account__external_id")
+    raw_id_fields = ("account",)

@@ -50,12 +50,17 @@ def _account(external_id: str) -> Account:
 
 @router.get("/accounts/{external_id}")
 def account_health(request: HttpRequest, external_id: str) -> dict[str, Any]:
-    """The latest score, band, coverage, change and per-measure explanation."""
-    snapshot = queries.latest_snapshot(_account(external_id))
+    """The latest score, band, coverage, change and per-measure explanation, with the churn
+    model's probability and drivers that day (null without a trained model)."""
+    account = _account(external_id)
+    snapshot = queries.latest_snapshot(account)
     if snapshot is None:
         raise HttpError(404, "No score yet for this account; run `tend score`.")
     detail = queries.explain(snapshot)
     detail["account"] = external_id
+    prediction = queries.churn_prediction(account, snapshot.day)
+    detail["churn_probability"] = prediction.probability if prediction else None
+    detail["churn_drivers"] = prediction.drivers if prediction else []
     return detail
 
 

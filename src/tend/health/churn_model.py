@@ -171,23 +171,30 @@ class ChurnModel:
             return PREDICTION_SCHEMA.empty_table()
         latest = measure_values.group_by("account").aggregate([("day", "max")])
         latest = pa.table({"account": latest["account"], "day": latest["day_max"]})
-        values = measure_values.join(latest, ["account", "day"], join_type="inner")
-        wide = wide_measures(values, self.features).sort_values("account").reset_index(drop=True)
+        return self.predict_days(measure_values.join(latest, ["account", "day"], join_type="inner"))
+
+    def predict_days(self, measure_values: pa.Table) -> pa.Table:
+        """PREDICTION_SCHEMA rows: the calibrated probability and drivers of every account and
+        day in `measure_values`, ordered by account and day."""
+        if measure_values.num_rows == 0:
+            return PREDICTION_SCHEMA.empty_table()
+        wide = wide_measures(measure_values, self.features)
+        wide = wide.sort_values(["account", "day"]).reset_index(drop=True)
         matrix = wide[self.features].to_numpy(dtype=float)
         probability = self.calibrate(_tree_output(self.booster, matrix))
         contributions = _tree_output(self.booster, matrix, pred_contrib=True)[:, :-1]
+        order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :DRIVER_COUNT]
         drivers = []
-        for row, contribution in enumerate(contributions):
-            order = np.argsort(-np.abs(contribution), kind="stable")[:DRIVER_COUNT]
+        for row, picked in enumerate(order):
             drivers.append(
                 [
                     {
                         "measure": self.features[i],
-                        "contribution": float(contribution[i]),
+                        "contribution": float(contributions[row, i]),
                         "value": None if np.isnan(matrix[row, i]) else float(matrix[row, i]),
                     }
-                    for i in order
-                    if contribution[i] != 0
+                    for i in picked
+                    if contributions[row, i] != 0
                 ]
             )
         return pa.table(

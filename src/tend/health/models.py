@@ -90,12 +90,48 @@ class HealthSnapshot(models.Model):
             )
         ]
         # The unique index (account, version, day) serves an account's history and its latest
-        # snapshot; (version, day) serves a day's list and the replacement of whole days. No
-        # more: every index slows the bulk store of a backfill.
-        indexes = [models.Index(fields=["version", "day"], name="health_snapshot_version_day")]
+        # snapshot; (day, version, …) serves a day's list and the replacement of whole days, and
+        # covers the pages' reads of a day's bands and scores (health mix per owner or stage,
+        # the accounts table's health columns) without touching the wide rows. No more: every
+        # index slows the bulk store of a backfill.
+        indexes = [
+            models.Index(
+                fields=["day", "version", "account", "band", "score"],
+                name="health_snapshot_day_scores",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day}: {self.score}"
+
+
+class ChurnPrediction(models.Model):
+    """The churn model's calibrated probability that an account churns within its horizon, as
+    of one day, with the measures that pushed it most: `drivers` lists `{"measure",
+    "contribution" (log-odds, positive raises the risk), "value"}`, largest first. Stored
+    beside the day's health snapshots whenever a trained churn model exists."""
+
+    account = models.ForeignKey(
+        "customers.Account",
+        on_delete=models.CASCADE,
+        related_name="churn_predictions",
+        db_index=False,  # the unique index below starts with the account
+    )
+    day = models.DateField()
+    probability = models.FloatField()
+    drivers = models.JSONField(default=list)
+    model = models.CharField(
+        max_length=60, blank=True, help_text="Which trained model: its split day and horizon."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="churn_prediction_unique")
+        ]
+        indexes = [models.Index(fields=["day"], name="churn_prediction_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}: {self.probability:.3f}"
 
 
 class ScoreOverride(models.Model):

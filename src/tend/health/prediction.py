@@ -11,6 +11,7 @@ import pyarrow as pa
 from tend.health import actions, queries
 from tend.health.backtest import backtest
 from tend.health.churn_model import ChurnModel, train_churn_model
+from tend.health.churn_scoring import churn_model_path, current_churn_model
 from tend.health.labels import churn_labels, data_end
 from tend.health.learning_weights import learn_weights, suggested_scorecard
 from tend.health.measures import measure_values
@@ -67,15 +68,35 @@ def learn_version(
     version: ScorecardVersion, horizon_days: int = 90, accept: bool = False
 ) -> dict[str, Any]:
     """Learn weights and a churn model on past data; compare with the version on the held-out
-    period; save the suggestion as a new version when `accept`."""
-    from tend.config.settings import get_settings
+    period; keep the churn model for scoring; save the suggestion as a new version when
+    `accept`."""
+    outcome, model = learning_outcome(version, app_inputs(), horizon_days)
+    if model is not None:
+        model.save(churn_model_path())
+    if accept:
+        config = queries.version_config(version)
+        suggestion = suggested_scorecard(config.model_dump(mode="json"), outcome["learned"])
+        saved = actions.save_scorecard_version(
+            version.scorecard,
+            suggestion,
+            None,
+            note=f"Learned from churn up to {outcome['split_day']}.",
+        )
+        outcome["saved_version"] = saved.number
+    outcome.pop("learned")
+    return outcome
 
-    inputs = app_inputs()
+
+def learning_outcome(
+    version: ScorecardVersion, inputs: Inputs, horizon_days: int = 90
+) -> tuple[dict[str, Any], ChurnModel | None]:
+    """On a time-based hold-out (the last TEST_DAYS of labelled weekly days): the version's
+    AUC, the learned logistic weights with their AUC, and the churn model with its report (its
+    error instead when too little churn). `learned` holds the `LearnedWeights`."""
     days = weekly_days(inputs, horizon_days)
     if not days:
         raise ValueError("no history to learn from")
     split_day = days[-1] - timedelta(days=TEST_DAYS)
-    config = queries.version_config(version)
     snapshots, values = version_scores(version, inputs, days)
     labels = churn_labels(inputs, days, horizon_days)
     learned = learn_weights(values, labels, split_day, horizon_days)
@@ -84,35 +105,22 @@ def learn_version(
         "split_day": split_day.isoformat(),
         "scorecard_test_auc": scorecard_auc,
         "learned_weights": learned.to_json(),
+        "learned": learned,
     }
     try:
         model = train_churn_model(values, labels, split_day, horizon_days)
     except ValueError as error:  # too little churn in the fitting or calibration part
         outcome["churn_model"] = {"error": str(error)}
-    else:
-        model.save(model_path(get_settings().resolved_data_dir))
-        outcome["churn_model"] = model.to_json().get("report")
-    if accept:
-        suggestion = suggested_scorecard(config.model_dump(mode="json"), learned)
-        saved = actions.save_scorecard_version(
-            version.scorecard, suggestion, None, note=f"Learned from churn up to {split_day}."
-        )
-        outcome["saved_version"] = saved.number
-    return outcome
-
-
-def model_path(data_dir: Any) -> Any:
-    return data_dir / "models" / "churn.json"
+        return outcome, None
+    outcome["churn_model"] = model.to_json().get("report")
+    return outcome, model
 
 
 def churn_probabilities(inputs: Inputs, day: date) -> pa.Table | None:
     """The stored churn model's probability per account on `day`, or None without a model."""
-    from tend.config.settings import get_settings
-
-    path = model_path(get_settings().resolved_data_dir)
-    if not path.exists():
+    model = current_churn_model()
+    if model is None:
         return None
-    model = ChurnModel.load(path)
     values = measure_values(inputs, [day], model_measures(model))
     return model.predict(values)
 

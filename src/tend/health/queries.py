@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tend.customers.models import Account
 from tend.health.models import (
+    ChurnPrediction,
     HealthSignal,
     HealthSnapshot,
     Scorecard,
@@ -44,6 +45,18 @@ def active_versions() -> dict[ScorecardVersion, ScorecardConfig]:
             config = version_config(version).model_copy(update={"is_default": scorecard.is_default})
             result[version] = config
     return result
+
+
+def backfill_first_day(last: date) -> date:
+    """The first day a backfill up to `last` covers: the first account's sign-up or first
+    subscription, at most `health_backfill_days` days back."""
+    from tend.billing.queries import first_subscription_start
+    from tend.config.settings import get_settings
+    from tend.customers.queries import first_sign_up
+
+    earliest = last - timedelta(days=get_settings().health_backfill_days - 1)
+    known = [d for d in (first_sign_up(), first_subscription_start()) if d is not None]
+    return max(earliest, min(known, default=last))
 
 
 def export_scorecard_yaml(version: ScorecardVersion) -> str:
@@ -124,12 +137,53 @@ def band_for_score(version: ScorecardVersion, day: date, score: float) -> str:
     return bands.levels[index].name
 
 
-def snapshot_table(version: ScorecardVersion, days: Sequence[date]) -> pa.Table:
-    """Stored snapshots of `days` as rows `account, day, score, contribution:<measure>…`, the
-    `earlier` input of `score_changes.add_changes`."""
-    rows = HealthSnapshot.objects.filter(version=version, day__in=list(days)).values_list(
-        "account__external_id", "day", "score", "measures"
+def has_snapshots(version: ScorecardVersion, day: date) -> bool:
+    """Whether the version has stored snapshots of `day`."""
+    return HealthSnapshot.objects.filter(version=version, day=day).exists()
+
+
+def stored_raw_values(
+    version: ScorecardVersion,
+    day: date,
+    metrics: dict[str, str],
+    exclude: Sequence[str] = (),
+) -> pa.Table:
+    """Measure-value rows `account, day, measure, value` of the version's stored snapshots of
+    `day`, for the measures named in `metrics` (measure name -> its metric, the row's
+    `measure`), leaving out the accounts in `exclude`: other accounts' values to rank among."""
+    rows = HealthSnapshot.objects.filter(version=version, day=day).exclude(
+        account__external_id__in=list(exclude)
     )
+    accounts, names, values = [], [], []
+    for account, measures in rows.values_list("account__external_id", "measures").iterator(
+        chunk_size=10_000
+    ):
+        parsed = _measures(measures)
+        for metric in dict.fromkeys(metrics.values()):
+            name = next(n for n, m in metrics.items() if m == metric)
+            if name in parsed:
+                accounts.append(account)
+                names.append(metric)
+                values.append(parsed[name][0])
+    return pa.table(
+        {
+            "account": pa.array(accounts, pa.string()),
+            "day": pa.array([day] * len(accounts), pa.date32()),
+            "measure": pa.array(names, pa.string()),
+            "value": pa.array(values, pa.float64()),
+        }
+    )
+
+
+def snapshot_table(
+    version: ScorecardVersion, days: Sequence[date], accounts: Sequence[str] | None = None
+) -> pa.Table:
+    """Stored snapshots of `days` (of `accounts` only, when given) as rows `account, day,
+    score, contribution:<measure>…`, the `earlier` input of `score_changes.add_changes`."""
+    stored = HealthSnapshot.objects.filter(version=version, day__in=list(days))
+    if accounts is not None:
+        stored = stored.filter(account__external_id__in=list(accounts))
+    rows = stored.values_list("account__external_id", "day", "score", "measures")
     records = list(rows.iterator(chunk_size=10_000))
     parsed = [_measures(measures) for *_, measures in records]
     data: dict[str, pa.Array] = {
@@ -182,6 +236,12 @@ def latest_snapshot(
     if version is not None:
         rows = rows.filter(version=version)
     return rows.select_related("version__scorecard").order_by("-day", "-version__number").first()
+
+
+def churn_prediction(account: Account, day: date) -> ChurnPrediction | None:
+    """The account's stored churn probability of `day`, or None (no trained model, or not
+    scored that day)."""
+    return ChurnPrediction.objects.filter(account=account, day=day).first()
 
 
 def account_history(
