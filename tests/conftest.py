@@ -9,6 +9,15 @@ from tend.core.models import Role, User
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fresh_preview_data() -> None:
+    """The lists' and scorecard preview's loaded data is kept per process for a while even
+    when the data changes (`health.preview.STALE_OK_SECONDS`); each test starts without it."""
+    from tend.health import preview
+
+    preview.clear_cache()
+
+
 @pytest.fixture
 def csm(db: None) -> User:
     return UserFactory(username="casey", role=Role.CSM)

@@ -155,7 +155,7 @@ def test_account_page_shows_amounts_in_the_account_currency(signed_in_client: Cl
     assert '<span class="kpi-value" data-testid="account-arr">€13,505.40</span>' in html
     assert "€1,250.50" in html  # unit price
     assert html.count("€13,505.40") == 3  # ARR, invoice amount due and paid
-    assert "$" not in html.split('<div class="kpis">')[1]
+    assert "$" not in html.split('<div class="kpis account-summary">')[1]
 
 
 def test_account_page_caps_the_contact_list(signed_in_client: Client) -> None:

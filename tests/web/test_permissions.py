@@ -21,6 +21,8 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from tend.core.models import Role, User
+from tend.health.actions import save_scorecard_version
+from tend.playbooks.actions import create_task
 from tend.usage.keys import create_source_with_key
 from tend.web.permissions import editor_required
 from tests.factories import (
@@ -34,6 +36,7 @@ from tests.factories import (
     TouchpointFactory,
     UserFactory,
 )
+from tests.health.factories import simple_config
 from tests.web.snapshot_data import store, store_cohorts
 
 ANONYMOUS = "anonymous"
@@ -68,6 +71,11 @@ def api_write(status: Status = 422) -> dict[str, Status]:
     return {ANONYMOUS: 401} | {role: status for role in ROLES[1:]}
 
 
+def scorecard_editors(status: Status) -> dict[str, Status]:
+    """Managers and admins get `status`; CSMs and viewers 403 (they read scorecards only)."""
+    return {ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], status)
+
+
 def everyone(status: Status) -> dict[str, Status]:
     """Public to all, signed in or not (machine endpoints authenticate each request)."""
     return dict.fromkeys(ROLES, status)
@@ -92,11 +100,83 @@ EXPECTED: dict[str, Expect] = {
     "logout/": Expect("/logout/", everyone(405), post=everyone(302)),
     "accounts/": Expect("/accounts/", pages()),
     "accounts/<str:external_id>/": Expect("/accounts/{account}/", pages()),
+    "accounts.csv": Expect("/accounts.csv", pages()),
+    "account-views/": Expect(
+        "/account-views/", pages(405), post=pages(302), why="personal views: every role"
+    ),
+    "account-views/<int:view_id>/delete/": Expect(
+        "/account-views/1/delete/", pages(405), post=pages(302)
+    ),
+    "accounts/<str:external_id>/override/": Expect(
+        "/accounts/{account}/override/",
+        {ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403, Role.MANAGER: 200, Role.ADMIN: 200},
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 400),
+        why="the account is in no CSM's book; an empty form is refused",
+    ),
+    "accounts/<str:external_id>/override/clear/": Expect(
+        "/accounts/{account}/override/clear/",
+        pages(405),
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 302),
+    ),
+    "accounts/<str:external_id>/tasks/": Expect(
+        "/accounts/{account}/tasks/",
+        pages(405),
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 400),
+        why="the account is in no CSM's book; an empty form is refused",
+    ),
+    "tasks/<int:task_id>/done/": Expect(
+        "/tasks/{task}/done/",
+        pages(405),
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 302),
+        why="the task is for no one, on an account in no CSM's book",
+    ),
+    "tasks/<int:task_id>/reopen/": Expect(
+        "/tasks/{task}/reopen/",
+        pages(405),
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 302),
+    ),
     "reports/": Expect("/reports/", pages()),
     "reports/revenue/": Expect("/reports/revenue/", pages()),
     "reports/voice/": Expect("/reports/voice/", pages()),
     "reports/support/": Expect("/reports/support/", pages()),
     "reports/usage/": Expect("/reports/usage/", pages()),
+    "reports/journey/": Expect("/reports/journey/", pages()),
+    "lists/": Expect("/lists/", pages()),
+    "lists/at-risk/": Expect("/lists/at-risk/", pages()),
+    "lists/renewals/": Expect("/lists/renewals/", pages()),
+    "lists/collections/": Expect("/lists/collections/", pages()),
+    "lists/advocates/": Expect("/lists/advocates/", pages()),
+    "lists/upsell/": Expect("/lists/upsell/", pages()),
+    "lists/patterns/": Expect("/lists/patterns/", pages()),
+    "scorecards/": Expect("/scorecards/", pages()),
+    "scorecards/<slug:slug>/": Expect("/scorecards/{scorecard}/", pages()),
+    "scorecards/<slug:slug>/edit/": Expect(
+        "/scorecards/{scorecard}/edit/",
+        scorecard_editors(200),
+        post=scorecard_editors(400),
+        why="an empty form is refused",
+    ),
+    "scorecards/<slug:slug>/yaml/": Expect(
+        "/scorecards/{scorecard}/yaml/", scorecard_editors(200), post=scorecard_editors(400)
+    ),
+    "scorecards/<slug:slug>/duplicate/": Expect(
+        "/scorecards/{scorecard}/duplicate/", scorecard_editors(200), post=scorecard_editors(400)
+    ),
+    "scorecards/<slug:slug>/preview/": Expect(
+        "/scorecards/{scorecard}/preview/",
+        scorecard_editors(405),
+        post=scorecard_editors(200),
+        why="the preview of an empty form lists its problems",
+    ),
+    "scorecards/<slug:slug>/diff/": Expect("/scorecards/{scorecard}/diff/", pages()),
+    "scorecards/<slug:slug>/versions/<int:number>/": Expect(
+        "/scorecards/{scorecard}/versions/1/", pages()
+    ),
+    "scorecards/<slug:slug>/versions/<int:number>/rollback/": Expect(
+        "/scorecards/{scorecard}/versions/1/rollback/",
+        scorecard_editors(405),
+        post=scorecard_editors(302),
+    ),
     "team/": Expect("/team/", pages()),
     "users/": Expect("/users/", admins_only(200), post=admins_only(400)),
     "users/<int:user_id>/role/": Expect(
@@ -204,6 +284,14 @@ class Site:
         return client
 
 
+def walk_scorecard() -> str:
+    """A scorecard with two versions (not the default one, whose YAML route expects 404)."""
+    config = simple_config("Walk card", is_default=False, applies_to={"segments": ["walk"]})
+    version = save_scorecard_version(None, config, None)
+    save_scorecard_version(version.scorecard, config | {"priority": 50}, None)
+    return version.scorecard.slug
+
+
 @pytest.fixture
 def site(db: None) -> Site:
     account = AccountFactory(external_id="acme")
@@ -223,6 +311,8 @@ def site(db: None) -> Site:
         "event": EventFactory(account=account).pk,
         "member": UserFactory(username="target", role=Role.CSM).pk,
         "write_key": write_key,
+        "scorecard": walk_scorecard(),
+        "task": create_task(account, "Walk task", created_by=None).pk,
     }
     users = {
         role: UserFactory(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
 from django.test import Client
@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from tend.core.models import Note, User
 from tend.customers.models import Account, StageChange
+from tend.health.models import ScorecardVersion
+from tend.playbooks.models import Task
+from tend.usage.models import UsageRollup
 from tend.web.report_views import REVENUE_KPIS, SUPPORT_KPIS, USAGE_KPIS, VOICE_KPIS
 from tests.factories import (
     AccountFactory,
@@ -28,19 +31,29 @@ from tests.factories import (
     TouchpointFactory,
     UserFactory,
 )
+from tests.web.health_data import scorecard, store_snapshot
 from tests.web.snapshot_data import MONTHS, series, store, store_cohorts
 
-# Session, user, row count, page of rows, owner choices.
-ACCOUNT_LIST_QUERIES = 5
+# Session, user, scorecard versions, the newest scored day (one per active scorecard), row
+# count, the page's ids in order, the page's rows with every column, owner choices, segment
+# choices, saved views; sorted by health or trend, a page that reaches past the scored accounts
+# also reads the unscored ones (and counts the scored ones when it starts past them).
+ACCOUNT_LIST_QUERIES = 12
+# The htmx fragment: no choices nor saved views.
+ACCOUNT_FRAGMENT_QUERIES = 7
 # Session, user, account, children, MRR, contacts, subscriptions, items, invoices, tickets,
-# touchpoints, survey responses, stage history, notes, usage.
-ACCOUNT_PAGE_QUERIES = 15
+# touchpoints, survey responses, stage history, notes, usage summary, daily usage, feature
+# adoption, weekly usage, latest snapshot, churn prediction, tasks, active override, movers,
+# health history; for whoever may edit the account, the team members a task may be for.
+ACCOUNT_PAGE_QUERIES = 25
 
 # Per page, signed in (session and user are the first two): metrics run, scope choices
 # (snapshot scopes, CSM names), then the page's own reads.
 PAGE_QUERIES = {
-    # KPI values; stage counts, paying accounts, MRR per currency, open tickets.
-    "web:home": 10,
+    # KPI values; scorecard versions, latest scored day, health mix, at-risk accounts (both
+    # only once scored), renewals due, my tasks; stage counts, paying accounts, MRR per
+    # currency, open tickets.
+    "web:home": 15,
     "web:reports": 2,
     # KPI values, cohort tables.
     "web:report-revenue": 7,
@@ -50,8 +63,10 @@ PAGE_QUERIES = {
     "web:report-support": 7,
     # KPI values, feature adoption.
     "web:report-usage": 7,
-    # Metrics run, team members, accounts, open tickets, touchpoints per owner, book snapshots.
-    "web:team": 8,
+    # Metrics run, team members, accounts, open tickets, touchpoints per owner, book snapshots,
+    # tasks per assignee, scorecard versions, latest scored day, health mix per owner (once
+    # scored).
+    "web:team": 12,
     # The team list.
     "web:users": 3,
 }
@@ -77,19 +92,45 @@ def count_queries(client: Client, url: str) -> int:
     return len(captured)
 
 
+def score_accounts(day: date | None = None) -> None:
+    """A current snapshot, a touchpoint and an NPS answer for each account without them."""
+    version = ScorecardVersion.objects.first() or scorecard()
+    day = day or timezone.now().date()
+    for account in Account.objects.filter(health_snapshots__isnull=True):
+        store_snapshot(account, version, day, {"events_30d": 50, "nps_latest": 50}, change_7d=1.5)
+        TouchpointFactory(account=account)
+        SurveyResponseFactory(contact=ContactFactory(account=account))
+
+
+SORTS = ["name", "-health", "trend", "-mrr", "renewal", "owner", "stage", "-last_touch", "nps"]
+
+
 def test_account_list_queries_do_not_grow_with_rows(
     signed_in_client: Client, django_assert_max_num_queries: MaxQueries
 ) -> None:
     url = reverse("web:accounts")
     make_paying_accounts(3)
-    few = count_queries(signed_in_client, url)
+    score_accounts()
+    few = {sort: count_queries(signed_in_client, f"{url}?sort={sort}") for sort in SORTS}
     make_paying_accounts(57)
+    score_accounts()
     assert Account.objects.count() == 60
     with django_assert_max_num_queries(ACCOUNT_LIST_QUERIES):
         response = signed_in_client.get(url, {"sort": "-mrr"})
     assert len(response.context["page"].object_list) == 50
-    assert count_queries(signed_in_client, url) == few
-    htmx = signed_in_client.get(url, {"q": "Company"}, headers={"HX-Request": "true"})
+    for sort in SORTS:
+        assert count_queries(signed_in_client, f"{url}?sort={sort}") == few[sort], sort
+    AccountFactory.create_batch(60)  # unscored: health sorts read them after the scored ones
+    for sort in ("-health", "trend"):
+        for page in (2, 3):  # past the scored accounts, then starting past them
+            with django_assert_max_num_queries(ACCOUNT_LIST_QUERIES):
+                response = signed_in_client.get(url, {"sort": sort, "page": page})
+            assert len(response.context["page"].object_list) == (50 if page == 2 else 20)
+    filtered = {"band": "at risk", "segment": "smb", "stage": "adoption", "sort": "-health"}
+    with django_assert_max_num_queries(ACCOUNT_LIST_QUERIES):
+        assert signed_in_client.get(url, {**filtered, "q": "Company"}).status_code == 200
+    with django_assert_max_num_queries(ACCOUNT_FRAGMENT_QUERIES):
+        htmx = signed_in_client.get(url, {"q": "Company"}, headers={"HX-Request": "true"})
     assert htmx.status_code == 200
 
 
@@ -110,6 +151,21 @@ def fill_account(account: Account, rows: int, csm: User) -> None:
         Note.objects.create(account=account, author=csm, body=f"note {i}")
         EventFactory(account=account, timestamp=now - timedelta(hours=i))
         AccountFactory(parent=account)
+        Task.objects.create(account=account, assignee=csm, title=f"task {i}")
+        day = now.date() - timedelta(days=i)
+        UsageRollup.objects.create(
+            account=account,
+            user_id=f"user{i}",
+            day=day,
+            event_name=f"feature{i}",
+            events=3,
+            sessions=1,
+            first_at=now,
+            last_at=now,
+        )
+    version = ScorecardVersion.objects.first() or scorecard()
+    for i in range(rows * 15):  # a stored day each, today included
+        store_snapshot(account, version, now.date() - timedelta(days=i), {"events_30d": 50 + i % 7})
 
 
 def test_account_page_queries_do_not_grow_with_rows(

@@ -10,8 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tend.core.models import Role, User
+from tend.playbooks.actions import complete_task, create_task
 from tend.support.models import TicketStatus
 from tests.factories import AccountFactory, TicketFactory, TouchpointFactory, UserFactory
+from tests.web.health_data import scorecard, store_snapshot
 from tests.web.snapshot_data import MONTHS, row, store
 
 
@@ -63,7 +65,6 @@ def test_team_page_lists_each_book(signed_in_client: Client, csm: User) -> None:
     assert rows["Unassigned"].counts.accounts == 1
     html = response.content.decode()
     assert "$6,000" in html and "75.0 %" in html
-    assert "Tasks come with playbooks" in html
     assert f'?owner={csm.pk}"' in html
     assert "?scope=csm:casey" in html
     chart = json.loads(
@@ -88,3 +89,32 @@ def test_a_departed_member_with_a_book_still_shows(signed_in_client: Client) -> 
     rows = signed_in_client.get(reverse("web:team")).context["rows"]
     assert "Gail Gone" in [r.name for r in rows]
     assert "inactive" in signed_in_client.get(reverse("web:team")).content.decode()
+
+
+def test_each_book_shows_its_health_mix_and_tasks(signed_in_client: Client, csm: User) -> None:
+    robin = UserFactory(username="robin", first_name="Robin", last_name="Park")
+    version = scorecard()
+    day = timezone.localdate()
+    levels = ("events_30d", "features_used_30d", "nps_latest")
+    for owner, total in ((csm, 20), (csm, 90), (csm, 95), (robin, 50), (None, 10)):
+        store_snapshot(AccountFactory(owner=owner), version, day, dict.fromkeys(levels, total))
+    account = AccountFactory(owner=csm)
+    create_task(account, "Late", created_by=None, due_on=day - timedelta(days=1))
+    create_task(account, "Soon", created_by=None, due_on=day + timedelta(days=1))
+    complete_task(
+        create_task(account, "Done", created_by=None, due_on=day - timedelta(days=9)), csm
+    )
+    create_task(account, "Robin's", created_by=None, assignee=robin)
+
+    response = signed_in_client.get(reverse("web:team"))
+
+    rows = {r.name: r for r in response.context["rows"]}
+    casey = rows[csm.display_name]
+    assert (casey.tasks.open, casey.tasks.overdue) == (2, 1)
+    assert [(b.level.name, b.count) for b in casey.health] == [("unhealthy", 1), ("healthy", 2)]
+    assert (rows["Robin Park"].tasks.open, rows["Robin Park"].tasks.overdue) == (1, 0)
+    assert [(b.level.name, b.count) for b in rows["Robin Park"].health] == [("at risk", 1)]
+    assert [(b.level.name, b.count) for b in rows["Unassigned"].health] == [("unhealthy", 1)]
+    html = response.content.decode()
+    assert "1 unhealthy · 2 healthy" in html
+    assert "1 overdue</span>" in html

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tend.core.actions import audit, bulk_insert, upsert_by_external_id
 from tend.core.models import User
-from tend.customers.models import Account, Contact, StageChange
+from tend.customers.models import Account, Contact, SavedAccountView, StageChange
 
 
 def insert_accounts(accounts: Sequence[Account]) -> list[Account]:
@@ -112,3 +112,41 @@ def upsert_billing_customer(customer: BillingCustomer) -> Account:
         account.country = customer.country or account.country
         account.save()
         return account
+
+
+SAVED_VIEW_NAME_MAX = 80
+SAVED_VIEW_QUERY_MAX = 1000
+
+
+def save_account_view(user: User, name: str, query: str) -> SavedAccountView:
+    """Keep the accounts table's filters and sort (its query string) under a name for `user`;
+    saving again under a name the user already has replaces that view's query."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("name: give the view a name")
+    if len(name) > SAVED_VIEW_NAME_MAX:
+        raise ValueError(f"name: at most {SAVED_VIEW_NAME_MAX} characters")
+    if len(query) > SAVED_VIEW_QUERY_MAX:
+        raise ValueError(f"query: at most {SAVED_VIEW_QUERY_MAX} characters of filters")
+    with transaction.atomic():
+        view, created = SavedAccountView.objects.update_or_create(
+            user=user, name=name, defaults={"query": query}
+        )
+        audit(
+            user,
+            "account_view.saved" if created else "account_view.replaced",
+            view,
+            {"name": name, "query": query},
+        )
+    return view
+
+
+def delete_account_view(user: User, view_id: int) -> bool:
+    """Delete one of `user`'s saved views; False when they have no view with that id."""
+    with transaction.atomic():
+        view = SavedAccountView.objects.filter(user=user, pk=view_id).first()
+        if view is None:
+            return False
+        audit(user, "account_view.deleted", view, {"name": view.name})
+        view.delete()
+    return True

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from tend.customers.models import Account, Contact, ContactIdentity, Segment, StageChange
+from tend.customers.models import (
+    Account,
+    Contact,
+    ContactIdentity,
+    SavedAccountView,
+    Segment,
+    StageChange,
+)
 
 
 @admin.register(Account)
@@ -36,3 +43,10 @@ class StageChangeAdmin(admin.ModelAdmin):
 class ContactIdentityAdmin(admin.ModelAdmin):
     list_display = ("anonymous_id", "contact", "created_at")
     raw_id_fields = ("contact",)
+
+
+@admin.register(SavedAccountView)
+class SavedAccountViewAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "query", "updated_at")
+    search_fields = ("name", "user__username")
+    raw_id_fields = ("user",)

@@ -171,3 +171,25 @@ class ContactIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.anonymous_id} -> {self.contact_id}"
+
+
+class SavedAccountView(models.Model):
+    """A team member's named filters and sort of the accounts table, kept as the table's query
+    string (e.g. `segment=smb&band=at+risk&sort=-mrr`), so opening it reproduces the table."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_account_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_account_view_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"

@@ -10,7 +10,13 @@ from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Val
 
 from tend.billing.queries import annotate_mrr
 from tend.core.models import Note, User
-from tend.customers.models import Account, Contact, LifecycleStage, StageChange
+from tend.customers.models import (
+    Account,
+    Contact,
+    LifecycleStage,
+    SavedAccountView,
+    StageChange,
+)
 
 # `?sort=` keys of the account list and the columns they order by (`-key` for descending).
 ACCOUNT_SORTS = ("name", "mrr", "signed_up", "stage")
@@ -93,8 +99,9 @@ def account_by_external_id(external_id: str) -> Account | None:
 
 
 def child_accounts(account: Account) -> list[Account]:
-    """Accounts whose parent is this account."""
-    return list(account.children.order_by("name"))
+    """Accounts whose parent is this account, by name (sorted here: ordering in SQL lets
+    SQLite walk the whole name index instead of the parent index)."""
+    return sorted(account.children.order_by(), key=lambda child: (child.name, child.pk))
 
 
 @dataclass(frozen=True)
@@ -142,3 +149,8 @@ def first_sign_up() -> date | None:
     """The day the earliest account signed up (UTC), or None."""
     first = Account.objects.aggregate(first=Min("signed_up_at"))["first"]
     return None if first is None else first.astimezone(UTC).date()
+
+
+def saved_account_views(user: User) -> list[SavedAccountView]:
+    """The user's saved views of the accounts table, by name."""
+    return list(SavedAccountView.objects.filter(user=user).order_by("name", "pk"))

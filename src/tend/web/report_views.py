@@ -43,11 +43,13 @@ class Report:
         return f"web:report-{self.slug}"
 
 
+JOURNEY = Report("journey", "Journey map", "Lifecycle stages with their accounts, MRR and health.")
 REPORTS = (
     Report("revenue", "Revenue", "MRR and its movements, retention, churn, ARPA and cohorts."),
     Report("voice", "Voice of the customer", "NPS, CSAT and CES over time, and what people say."),
     Report("support", "Support", "Resolution, response times, and tickets by topic and priority."),
     Report("usage", "Usage", "Active users, stickiness and feature adoption."),
+    JOURNEY,
 )
 
 REVENUE_KPIS = [

@@ -10,8 +10,10 @@ from django.utils import timezone
 
 from tend.config.settings import get_settings
 from tend.core.models import User
+from tend.health.portfolio_queries import BandCount, band_mix_by_owner, current_health
 from tend.metrics.grid import period_start
 from tend.metrics.queries import latest_run
+from tend.playbooks.queries import TaskCounts, task_counts_by_assignee
 from tend.web.kpi_format import format_value
 from tend.web.kpi_series import bar_chart
 from tend.web.permissions import signed_in
@@ -31,6 +33,8 @@ class BookRow:
     mrr_share: float | None
     days_since_touch: float | None
     currency: str
+    tasks: TaskCounts
+    health: tuple[BandCount, ...]
 
     @property
     def name(self) -> str:
@@ -57,13 +61,16 @@ class BookRow:
 
 @signed_in
 def team(request: HttpRequest) -> HttpResponse:
-    """Each CSM's accounts, MRR and its share, open tickets, touchpoints in 30 days and the
-    median days since the last touch; plus the accounts no one owns."""
+    """Each CSM's accounts, MRR and its share, health mix, open tickets, touchpoints in 30 days,
+    the median days since the last touch and open/overdue tasks; plus the accounts no one
+    owns."""
     run = latest_run()
     anchor = run.last_day if run else timezone.localdate()
     month = period_start("month", anchor)
     currency = get_settings().reporting_currency
     counts = book_counts()
+    tasks = task_counts_by_assignee(timezone.localdate())
+    health = band_mix_by_owner(current_health())
     snapshot = book_snapshot_values(BOOK_KPIS, month)
     portfolio_mrr = snapshot.get(("mrr", ""))
     rows = []
@@ -78,17 +85,31 @@ def team(request: HttpRequest) -> HttpResponse:
                 share,
                 snapshot.get(("days_since_last_touchpoint", member.username)),
                 currency,
+                tasks.get(member.pk, TaskCounts(0, 0)),
+                tuple(health.get(member.pk, ())),
             )
         )
     unassigned = counts.get(None)
     if unassigned and unassigned.accounts:
-        rows.append(BookRow(None, unassigned, None, None, None, currency))
+        rows.append(
+            BookRow(
+                None,
+                unassigned,
+                None,
+                None,
+                None,
+                currency,
+                tasks.get(None, TaskCounts(0, 0)),
+                tuple(health.get(None, ())),
+            )
+        )
     chart = bar_chart(
-        "Accounts and open tickets per CSM",
+        "Accounts, open tickets and open tasks per CSM",
         [row.name for row in rows],
         [
             ("Accounts", [float(row.counts.accounts) for row in rows]),
             ("Open tickets", [float(row.counts.open_tickets) for row in rows]),
+            ("Open tasks", [float(row.tasks.open) for row in rows]),
         ],
         "count",
     )

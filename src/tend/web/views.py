@@ -1,61 +1,57 @@
-"""Pages: thin handlers that call the domains' queries and render templates."""
+"""Pages: thin handlers that call the domains' queries and render templates. The accounts
+table and the account page live in `account_views`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from tend.billing import queries as billing
+from tend.billing.renewal_queries import upcoming_renewals
+from tend.core.models import User
 from tend.customers import queries as customers
-from tend.customers.models import LifecycleStage
+from tend.health import portfolio_queries as health
+from tend.playbooks.queries import open_tasks_for
 from tend.support import queries as support
-from tend.surveys import queries as surveys
-from tend.usage import queries as usage
 from tend.web.kpi_series import kpi_card, load_values
 from tend.web.permissions import signed_in
-from tend.web.report_filters import shift_periods
+from tend.web.report_filters import ReportFilters, shift_periods
 from tend.web.report_views import report_setup, wants_fragment
 
-ACCOUNTS_PER_PAGE = 50
-# Contacts listed on the account page; the rest are counted ("and N more").
-CONTACTS_SHOWN = 25
-ACCOUNT_COLUMNS = (
-    ("name", "Name"),
-    ("stage", "Stage"),
-    ("mrr", "MRR"),
-    ("signed_up", "Signed up"),
-)
-
-
-@dataclass(frozen=True)
-class SortColumn:
-    """A sortable table header: the `?sort=` value its link asks for and its current direction."""
-
-    key: str
-    label: str
-    next_sort: str
-    direction: str
-
-
-def _sort_columns(current: str) -> dict[str, SortColumn]:
-    """Headers by key; clicking the current one again reverses its direction."""
-    columns = {}
-    for key, label in ACCOUNT_COLUMNS:
-        if current == key:
-            columns[key] = SortColumn(key, label, f"-{key}", "asc")
-        elif current == f"-{key}":
-            columns[key] = SortColumn(key, label, key, "desc")
-        else:
-            columns[key] = SortColumn(key, label, key, "")
-    return columns
-
-
 HOME_KPIS = ["mrr", "nrr", "grr", "logo_churn_rate", "nps"]
+RENEWAL_HORIZON_DAYS = 90
+
+
+def scope_accounts(filters: ReportFilters) -> Q | None:
+    """The chosen scope as a filter on `account__…`: a segment trait or a CSM's book."""
+    if filters.scope_type == "segment":
+        return Q(account__traits__segment=filters.scope_key)
+    if filters.scope_type == "csm":
+        return Q(account__owner__username=filters.scope_key)
+    return None
+
+
+def _right_now(request: HttpRequest, filters: ReportFilters) -> dict[str, object]:
+    """Health mix, at-risk accounts, renewals due and the signed-in person's tasks, today."""
+    accounts = scope_accounts(filters)
+    current = health.current_health()
+    bands = health.band_distribution(current, accounts)
+    user = request.user
+    return {
+        "scored_day": current.day,
+        "bands": bands,
+        "scored_total": sum(b.count for b in bands),
+        "at_risk": health.at_risk(current, accounts),
+        "renewals": upcoming_renewals(timezone.now(), RENEWAL_HORIZON_DAYS, accounts),
+        "renewal_horizon": RENEWAL_HORIZON_DAYS,
+        "my_tasks": open_tasks_for(user) if isinstance(user, User) else [],
+        "today": timezone.localdate(),
+    }
 
 
 def _portfolio_kpis(request: HttpRequest) -> dict[str, object]:
@@ -77,9 +73,13 @@ def _portfolio_kpis(request: HttpRequest) -> dict[str, object]:
 
 @signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    """Portfolio overview: KPI cards with their trend, accounts per stage, paying accounts, MRR
-    per currency, open tickets. htmx scope changes get only the KPI cards."""
+    """Portfolio overview: KPI cards with their trend; the health mix, at-risk accounts and
+    renewals due in the chosen scope; my tasks; accounts per stage, paying accounts, MRR per
+    currency, open tickets. htmx scope changes get only the KPI cards and the scoped panels."""
     kpis = _portfolio_kpis(request)
+    filters = kpis["filters"]
+    assert isinstance(filters, ReportFilters)
+    kpis.update(_right_now(request, filters))
     if wants_fragment(request):
         response = render(request, "web/_home_kpis.html", kpis)
         patch_vary_headers(response, ["HX-Request"])
@@ -97,57 +97,3 @@ def home(request: HttpRequest) -> HttpResponse:
     response = render(request, "web/home.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-@signed_in
-def account_list(request: HttpRequest) -> HttpResponse:
-    """Searchable, filterable, sortable accounts; htmx requests get only the results fragment."""
-    query = request.GET.get("q", "").strip()
-    stage = request.GET.get("stage", "")
-    owner = request.GET.get("owner", "")
-    sort = request.GET.get("sort", "name")
-    if sort.removeprefix("-") not in customers.ACCOUNT_SORTS:
-        sort = "name"
-    accounts = customers.search_accounts(query=query, stage=stage, owner=owner, sort=sort)
-    page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
-    context: dict[str, object] = {
-        "page": page,
-        "query": query,
-        "stage": stage,
-        "owner": owner,
-        "sort": sort,
-        "columns": _sort_columns(sort),
-    }
-    if wants_fragment(request):
-        response = render(request, "web/_account_results.html", context | {"htmx": True})
-    else:
-        context |= {"stages": LifecycleStage.choices, "owners": customers.account_owners()}
-        response = render(request, "web/account_list.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-@signed_in
-def account_detail(request: HttpRequest, external_id: str) -> HttpResponse:
-    """Account 360 skeleton: everything known about one customer on one page."""
-    account = customers.account_by_external_id(external_id)
-    if account is None:
-        raise Http404("No account with that id.")
-    now = timezone.now()
-    mrr = billing.mrr_by_account_and_currency([account.pk], at=now).get(account.pk, [])
-    context = {
-        "account": account,
-        "children": customers.child_accounts(account),
-        "mrr": mrr,
-        "arr": [billing.Money(m.amount * 12, m.currency) for m in mrr],
-        "contacts": customers.account_contacts(account, limit=CONTACTS_SHOWN),
-        "subscriptions": billing.subscriptions_for_account(account, at=now),
-        "invoices": billing.invoices_for_account(account, at=now),
-        "tickets": support.recent_tickets(account),
-        "touchpoints": support.recent_touchpoints(account),
-        "responses": surveys.recent_responses(account),
-        "stage_history": customers.stage_history(account),
-        "notes": customers.account_notes(account),
-        "usage": usage.usage_summary(account, at=now),
-    }
-    return render(request, "web/account_detail.html", context)
