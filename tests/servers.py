@@ -6,7 +6,6 @@ import os
 import socket
 from pathlib import Path
 
-
 SERVER_APPLICATION_NAME = "tend-test-server"
 """The PostgreSQL application name of servers started by tests, so that a test may end their
 lingering sessions without touching this process's own."""

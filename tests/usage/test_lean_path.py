@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 from django.core.asgi import get_asgi_application
+from django.db import connection
 
 from tend.config.settings import get_settings
 from tend.usage.asgi_ingest import IngestApplication
@@ -175,3 +176,29 @@ def test_other_paths_go_to_django() -> None:
     assert status == 404
     assert login == 200
     assert headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a server ending idle sessions is PostgreSQL's case"
+)
+def test_a_batch_is_stored_after_the_server_ended_idle_sessions(
+    source_key: tuple[Source, str],
+) -> None:
+    """An administrator (or a restart, or a pooler) ends the event API's idle sessions: the
+    next batch is still acknowledged and stored, on new sessions."""
+    _, key = source_key
+    first = {"batch": [track("before")]}
+    assert _call("/v1/batch", orjson.dumps(first), headers=_json_headers(key))[0] == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1  # the inbox writer's session at least
+
+    second = {"batch": [track("after")]}
+    status, _, body = _call("/v1/batch", orjson.dumps(second), headers=_json_headers(key))
+    drain_inbox()
+
+    assert (status, body["accepted"]) == (200, 1)
+    assert set(Event.objects.values_list("message_id", flat=True)) >= {"before", "after"}

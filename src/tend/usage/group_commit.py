@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError, connection
 
+from tend.core.lost_connection import connection_was_lost
 from tend.usage.inbox import InboxEntry, InboxStore, inbox_store
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class InboxWriter:
         try:
             self._store.append(entries)
         except DatabaseError as error:
-            if connection.connection is not None and connection.is_usable():
+            if not connection_was_lost(error):
                 raise  # the database answered (locked, full, …): refuse, as before
             logger.info("Inbox: append failed (%s); once more on a new connection", error)
             self._reset_store()

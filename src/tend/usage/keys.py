@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from tend.core.lost_connection import connection_was_lost
 from tend.usage.models import Source, WriteKey
 
 KEY_CACHE_SECONDS = 5.0
@@ -130,8 +131,8 @@ def _lookup(digest: str) -> AuthenticatedKey | None:
     """The key's row; a connection the server closed while idle is replaced once."""
     try:
         row = _key_row(digest)
-    except DatabaseError:
-        if connection.connection is not None and connection.is_usable():
+    except DatabaseError as error:
+        if not connection_was_lost(error):
             raise
         connection.close()
         row = _key_row(digest)
