@@ -1,6 +1,7 @@
 """Every page of the workspace, on the demo company, in a real Chromium: each answers 200,
-draws without a JavaScript error or a failed request, and leaves a full-page screenshot in
-`screenshots/tour-*.png` (git-ignored) for people to look at."""
+draws without a JavaScript error or a failed request, fits a phone's width (only wide tables
+scroll, inside their frame), and leaves full-page screenshots in `screenshots/tour-*.png` and
+`screenshots/tour-phone-*.png` (git-ignored) for people to look at."""
 
 from __future__ import annotations
 
@@ -18,6 +19,19 @@ from tests.web.browser import browser, needs_chromium, shoot, sign_in, sync_api
 __all__ = ["browser", "sync_api"]  # fixtures
 
 pytestmark = needs_chromium
+
+PHONE = {"width": 390, "height": 844}
+
+WIDEST_ELEMENT = """() => {
+  const limit = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll("body *")].filter(
+    (node) => node.getBoundingClientRect().right > limit + 1
+  );
+  const outermost = wide.filter((node) => !wide.includes(node.parentElement));
+  return outermost.slice(0, 3).map(
+    (node) => node.tagName.toLowerCase() + (node.className ? "." + node.className : "")
+  ).join(", ");
+}"""
 
 PAGES = [
     ("home", "web:home", ()),
@@ -76,4 +90,18 @@ def test_every_page_draws_cleanly_on_the_demo(
         assert response is not None and response.status == 200, (name, response)
         assert "/login/" not in page.url
         shoot(page, f"tour-{name}")
+    assert problems == []
+
+    page.set_viewport_size(PHONE)
+    sideways: list[str] = []
+    for name, route, args in pages:
+        page.goto(base + reverse(route, args=args), wait_until="networkidle")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            widest = page.evaluate(WIDEST_ELEMENT)
+            sideways.append(f"{name} by {overflow}px ({widest})")
+        shoot(page, f"tour-phone-{name}")
+    assert sideways == [], "pages that scroll sideways on a phone (wide tables scroll inside)"
     assert problems == []
