@@ -9,8 +9,9 @@ reads (tend.metrics.usage_rollups, built once per inputs), then every pipeline o
 for every day, week, month and quarter of the history at the portfolio, segment and CSM scopes
 ("wide"), then monthly per account ("account"): what `tend metrics --full` stores. Incremental:
 the day, week, month and quarter that hold the data's last day (what a run after one new day
-recomputes), on inputs and rollups already built. Prints wall and CPU time per step and
-pipeline, totals, peak RSS and result rows. DuckDB runs with --threads (2) and --memory-limit (8GB).
+recomputes), on inputs and rollups already built. Prints wall and CPU time per step (each usage
+rollup apart) and pipeline, totals, peak RSS, result rows and the load average at the end.
+DuckDB runs with --threads (2) and --memory-limit (8GB).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def main() -> None:
     rollups = usage_rollups(inputs)
     for name in ROLLUPS:
         getattr(rollups, name)
-    load_seconds += clock.step("usage rollups")
+        load_seconds += clock.step(f"usage rollup {name}")
     accounts = con.to_pyarrow(inputs.accounts.select("signed_up_at"))
     first = min(d for d in accounts["signed_up_at"].to_pylist() if d is not None).date()
     last = con.to_pyarrow(inputs.performance_daily.day.max()).as_py()
@@ -118,7 +119,7 @@ def main() -> None:
         f"incremental recompute of the periods holding {last} (inputs already read): "
         f"{incremental_seconds:.1f} s, {incremental_cpu:.1f} s CPU, {incremental_rows:,} rows\n"
         f"total {time.perf_counter() - total:.1f} s ({cpu_seconds() - started_cpu:.1f} s CPU), "
-        f"peak RSS {peak_rss_mb():,.0f} MB"
+        f"peak RSS {peak_rss_mb():,.0f} MB, load average {Path('/proc/loadavg').read_text()[:14]}"
     )
 
 

@@ -313,6 +313,35 @@ def test_days_sales_outstanding() -> None:
     assert _value(r, "dso", JAN, ("segment", "smb")) == 0
 
 
+def test_changes_exactly_at_a_cutoff() -> None:
+    """e1 (100, due Jan 20) is paid at Feb 1 00:00, January's cutoff: still open and 12 days
+    overdue then, revenue only from February. e2 (50) was paid on Jan 5, before it was issued on
+    Jan 15: revenue in January, never open. e3 (30, issued Feb 10) is due at Mar 1 00:00,
+    February's cutoff: open but not yet overdue then, 31 days overdue on Apr 1. Late payments:
+    by Mar 1 e1 (late) and e2 (on time) are due, e3 (due at the cutoff) is not; by Apr 1 e3,
+    unpaid, is late too."""
+    inputs = inputs_from_rows(
+        accounts=[{"account": "E"}],
+        invoices=[
+            invoice("e1", "E", "100", at(2026, 1, 10), at(2026, 1, 20), at(2026, 2, 1)),
+            invoice("e2", "E", "50", at(2026, 1, 15), at(2026, 1, 25), at(2026, 1, 5)),
+            invoice("e3", "E", "30", at(2026, 2, 10), at(2026, 3, 1), None, None, "open"),
+        ],
+    )
+    r = run(PIPELINES, "billing_invoices", inputs, grid_for(inputs, JAN, LAST, grains=["month"]))
+    assert r[("revenue_to_date", "month", JAN, *ALL, "")] == (pytest.approx(50.0), 1)
+    assert r[("revenue_to_date", "month", FEB, *ALL, "")] == (pytest.approx(150.0), 2)
+    assert r[("overdue_amount", "month", JAN, *ALL, "")] == (pytest.approx(100.0), 1)
+    assert r[("overdue_invoices", "month", JAN, *ALL, "")] == (1.0, 1)
+    assert _value(r, "days_overdue_mean", JAN) == pytest.approx(12.0)
+    assert r[("overdue_amount", "month", FEB, *ALL, "")] == (0.0, 0)
+    assert r[("overdue_invoices", "month", FEB, *ALL, "")] == (0.0, 1)
+    assert ("days_overdue_mean", "month", FEB, *ALL, "") not in r
+    assert _value(r, "days_overdue_mean", MAR) == pytest.approx(31.0)
+    assert r[("late_payments_12m", "month", FEB, *ALL, "")] == (1.0, 2)
+    assert r[("late_payments_12m", "month", MAR, *ALL, "")] == (2.0, 3)
+
+
 def test_day_and_week_grains() -> None:
     """State KPIs work per day; DSO does not (too lumpy). On Feb 10 (cutoff Feb 11) q1 is 11
     days overdue."""

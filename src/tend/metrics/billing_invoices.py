@@ -9,24 +9,42 @@ what is known then counts). Conventions, as the inputs carry one status and one 
 - uncollectible invoices are written off: never in receivables (the write-off is not dated), but
   still late payments; they count as invoiced in DSO, where the sales did happen.
 Money is converted with the rate valid on the period's last day and also reported per currency.
+
+How: every state is a step function of the cutoff. An invoice changes it at an instant (paid at
+`paid_at`; open after `issued_at`, overdue after the later of `issued_at` and `due_at`, until
+`paid_at`; due at `due_at`) and counts at every cutoff after that instant. The changes are
+summed per scope cell (usage_grid.scope_cells: accounts with the same scopes), currency and
+instant; one running sum over the changes and the cutoffs then gives each cutoff its state, so
+no range join pairs each invoice with every later period of every grain. Late payments in 12
+months are the running count at the cutoff less the one 12 months before it. Money is summed in
+exact ten-thousandths (inputs carry decimal(18, 4)): what is owed is exactly 0 once paid.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import ibis
 
 from tend.metrics.currency import converted, period_rates
-from tend.metrics.engine import seconds_between
+from tend.metrics.engine import MICROSECONDS_PER_SECOND, seconds_between
 from tend.metrics.grid import Grid, as_result, ratio
 from tend.metrics.inputs import Inputs
 from tend.metrics.kpi import Kpi, KpiPipeline, Unit
+from tend.metrics.usage_grid import scope_cells, stored
 
 GROUP_KEYS = ["grain", "period_start", "period_end", "scope_type", "scope_key"]
-FACT_KEYS = ["account", "currency", "grain", "period_start", "period_end"]
+CELL_KEYS = ["cell", "currency"]
+FACT_KEYS = [*CELL_KEYS, "grain", "period_start", "period_end"]
 DSO_GRAINS = ("month", "quarter")  # a day's or a week's invoicing is too lumpy for DSO
 LATE_WINDOW_MONTHS = 12
 SECONDS_PER_DAY = 86_400
-# Per account, currency and period: what each KPI sums. Money is float64 in the row's currency.
+INSTANT = ibis.dtype("timestamp('UTC')")
+DAWN = datetime(1900, 1, 1, tzinfo=UTC)
+"""Before every change: the lower bound of the first instant's interval (states_at)."""
+MONEY_UNITS = 10_000
+"""Money is summed as int64 ten-thousandths, exactly (MONEY is decimal(18, 4))."""
+# Per cell, currency and period: what each KPI sums. Money is float64 in the row's currency.
 FACTS: dict[str, str] = {
     "paid_to_date": "float64",
     "paid_invoices": "int64",
@@ -41,6 +59,19 @@ FACTS: dict[str, str] = {
     "issued": "int64",
 }
 MONEY_FACTS = ["paid_to_date", "receivable", "overdue", "invoiced"]
+# What the invoices change at an instant (int64; money in MONEY_UNITS, `overdue_due` is the sum
+# of the overdue invoices' due instants, in microseconds after grid.as_of).
+CHANGES = (
+    "paid_amount",
+    "paid_count",
+    "open_amount",
+    "open_count",
+    "overdue_amount",
+    "overdue_count",
+    "overdue_due",
+    "due_count",
+    "late_count",
+)
 
 
 def days_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
@@ -55,91 +86,184 @@ def midnight(day: ibis.Value) -> ibis.Value:
 
 def periods_with_cutoff(grid: Grid) -> ibis.Table:
     """The grid's periods that began before `as_of`, with `cutoff`: the instant their state is
-    taken at (the period's end, or `as_of` when it comes first) and `opened` (its start)."""
+    taken at (the period's end, or `as_of` when it comes first), `opened` (its start) and
+    `window_start` (12 months before the cutoff, where late payments start counting)."""
     periods = grid.periods
     as_of = ibis.literal(grid.as_of)
     cutoff = ibis.least(midnight(periods.period_end), as_of)
-    return periods.mutate(cutoff=cutoff, opened=midnight(periods.period_start)).filter(
+    periods = periods.mutate(cutoff=cutoff, opened=midnight(periods.period_start)).filter(
         lambda t: t.opened < as_of
     )
+    return periods.mutate(window_start=periods.cutoff - ibis.interval(months=LATE_WINDOW_MONTHS))
+
+
+def units(amount: ibis.Value) -> ibis.Value:
+    """A MONEY amount in MONEY_UNITS (int64); a missing one is 0."""
+    return (amount * MONEY_UNITS).cast("int64").coalesce(0)
 
 
 def counted_invoices(inputs: Inputs) -> ibis.Table:
-    """Issued invoices that can be owed: not draft, not void; money as float64."""
+    """Issued invoices that can be owed: not draft, not void; money in MONEY_UNITS."""
     invoices = inputs.invoices
     kept = invoices.filter(invoices.issued_at.notnull() & ~invoices.status.isin(["draft", "void"]))
-    return kept.mutate(
-        amount_due=kept.amount_due.cast("float64").coalesce(0.0),
-        amount_paid=kept.amount_paid.cast("float64").coalesce(0.0),
+    return kept.mutate(amount_due=units(kept.amount_due), amount_paid=units(kept.amount_paid))
+
+
+def _changes(rows: ibis.Table, at: ibis.Value, **values: ibis.Value) -> ibis.Table:
+    """`rows` as (account, currency, at, CHANGES): `values`, the others zero."""
+    columns = {name: values.get(name, ibis.literal(0)).cast("int64") for name in CHANGES}
+    return rows.select("account", "currency", at=at.cast(INSTANT), **columns)
+
+
+def invoice_changes(invoices: ibis.Table, as_of: ibis.Value) -> ibis.Table:
+    """(account, currency, at, CHANGES): what each counted invoice changes, and when. A change
+    at `at` counts at every cutoff after it."""
+    paid = invoices.filter((invoices.status == "paid") & invoices.paid_at.notnull())
+
+    owed = ibis.ifelse(
+        invoices.paid_at.isnull(), invoices.amount_due - invoices.amount_paid, invoices.amount_due
+    )
+    owing = invoices.mutate(owed=owed).filter(
+        lambda t: (t.status != "uncollectible") & (t.owed > 0)
+    )
+    # Open while issued_at < cutoff <= paid_at (an invoice paid before it was issued never is).
+    owing = owing.filter(owing.paid_at.isnull() | (owing.paid_at > owing.issued_at))
+    settled = owing.filter(owing.paid_at.notnull())
+    overdue = owing.filter(owing.due_at.notnull())
+    overdue = overdue.mutate(overdue_from=ibis.greatest(overdue.issued_at, overdue.due_at))
+    overdue = overdue.filter(overdue.paid_at.isnull() | (overdue.paid_at > overdue.overdue_from))
+    overdue = overdue.mutate(due_micros=overdue.due_at.delta(as_of, unit="microsecond"))
+    overdue_settled = overdue.filter(overdue.paid_at.notnull())
+
+    due = invoices.filter(invoices.due_at.notnull())
+    # A 'paid' invoice without a paid_at cannot be dated: it counts as paid on time.
+    unpaid_now = due.paid_at.isnull() & (due.status != "paid")
+    late = unpaid_now | (due.paid_at > due.due_at).coalesce(False)
+
+    return ibis.union(
+        _changes(paid, paid.paid_at, paid_amount=paid.amount_paid, paid_count=ibis.literal(1)),
+        _changes(owing, owing.issued_at, open_amount=owing.owed, open_count=ibis.literal(1)),
+        _changes(settled, settled.paid_at, open_amount=-settled.owed, open_count=ibis.literal(-1)),
+        _changes(
+            overdue,
+            overdue.overdue_from,
+            overdue_amount=overdue.owed,
+            overdue_count=ibis.literal(1),
+            overdue_due=overdue.due_micros,
+        ),
+        _changes(
+            overdue_settled,
+            overdue_settled.paid_at,
+            overdue_amount=-overdue_settled.owed,
+            overdue_count=ibis.literal(-1),
+            overdue_due=-overdue_settled.due_micros,
+        ),
+        _changes(due, due.due_at, due_count=ibis.literal(1), late_count=late.cast("int64")),
     )
 
 
+def states_at(changes: ibis.Table, instants: ibis.Table) -> ibis.Table:
+    """(cell, currency, at, CHANGES): the sum of the changes made before each instant of
+    `instants` (one column, `at`), for each cell and currency from its first change on.
+
+    Each change goes to the first instant after it (the instants bound intervals: a change at
+    t belongs to the instant whose predecessor is at or before t), then one running sum over
+    the instants, with a row of no change for every instant from the first, gives each its
+    state: the running sum reads one row per cell, currency and instant, not one per change."""
+    zero = ibis.literal(0, type="int64")
+    kind = instants.at.type()
+    ordered = instants.mutate(previous=instants.at.lag().over(ibis.window(order_by=instants.at)))
+    ordered = ordered.mutate(previous=ordered.previous.coalesce(ibis.literal(DAWN).cast(kind)))
+    c = changes.select(
+        *CELL_KEYS, changed_at=changes.at.cast(kind), **{name: changes[name] for name in CHANGES}
+    )
+    bucketed = c.join(ordered, [ordered.previous <= c.changed_at, c.changed_at < ordered.at])
+    bucketed = bucketed.select(*CELL_KEYS, "at", *CHANGES)
+    firsts = bucketed.group_by(CELL_KEYS).aggregate(first_at=bucketed.at.min())
+    points = firsts.cross_join(instants)
+    points = points.filter(points.at >= points.first_at)
+    union = ibis.union(bucketed, points.select(*CELL_KEYS, "at", **dict.fromkeys(CHANGES, zero)))
+    summed = union.group_by([*CELL_KEYS, "at"]).aggregate(
+        **{name: union[name].sum() for name in CHANGES}
+    )
+    running = ibis.cumulative_window(group_by=[summed.cell, summed.currency], order_by=summed.at)
+    return summed.select(
+        *CELL_KEYS, "at", **{name: summed[name].sum().over(running) for name in CHANGES}
+    )
+
+
+def _money(amount: ibis.Value) -> ibis.Value:
+    """MONEY_UNITS as float64 money."""
+    return amount.cast("float64") / MONEY_UNITS
+
+
+def invoice_facts(inputs: Inputs, grid: Grid, periods: ibis.Table) -> ibis.Table:
+    """FACTS summed per scope cell, currency and period (native currency)."""
+    account_cells, _ = scope_cells(grid)
+    as_of = ibis.literal(grid.as_of)
+    invoices = counted_invoices(inputs)
+
+    changes = invoice_changes(invoices, as_of).join(account_cells, "account")
+    summed = changes.group_by([*CELL_KEYS, "at"]).aggregate(
+        **{name: changes[name].sum() for name in CHANGES}
+    )
+    changes = stored(summed, "invoice_changes")  # compiling one expression of it all is slow
+    instants = ibis.union(
+        periods.select(at=periods.cutoff.cast(INSTANT)),
+        periods.select(at=periods.window_start.cast(INSTANT)),
+    ).distinct()
+    states = stored(states_at(changes, instants), "invoice_states")
+
+    at_cutoff = states.join(periods, states.at == periods.cutoff)
+    earlier = states.select(
+        *CELL_KEYS,
+        window_start=states.at,
+        due_before=states.due_count,
+        late_before=states.late_count,
+    )
+    keys = [*CELL_KEYS, "window_start"]
+    s = at_cutoff.left_join(earlier, keys)
+    s = s.drop(*[f"{key}_right" for key in keys if f"{key}_right" in s.columns])
+    overdue_micros = s.overdue_count * s.cutoff.delta(as_of, unit="microsecond") - s.overdue_due
+    state_facts = _facts(
+        s,
+        paid_to_date=s.paid_amount,
+        paid_invoices=s.paid_count,
+        receivable=s.open_amount,
+        open_invoices=s.open_count,
+        overdue=s.overdue_amount,
+        overdue_invoices=s.overdue_count,
+        overdue_days=overdue_micros.cast("float64") / MICROSECONDS_PER_SECOND / SECONDS_PER_DAY,
+        due_in_window=s.due_count - s.due_before.coalesce(0),
+        late_in_window=s.late_count - s.late_before.coalesce(0),
+    )
+
+    monthly = periods.filter(periods.grain.isin(DSO_GRAINS))
+    celled = invoices.join(account_cells, "account")
+    issued = celled.join(
+        monthly, [celled.issued_at >= monthly.opened, celled.issued_at < monthly.cutoff]
+    )
+    issued_facts = _facts(issued, invoiced=issued.amount_due, issued=ibis.literal(1))
+
+    facts = ibis.union(state_facts, issued_facts)
+    summed = facts.group_by(FACT_KEYS).aggregate(**{name: facts[name].sum() for name in FACTS})
+    return summed.mutate(**{name: _money(summed[name]) for name in MONEY_FACTS})
+
+
 def _facts(rows: ibis.Table, **values: ibis.Value) -> ibis.Table:
-    """`rows` (invoices joined to periods) as FACTS columns: `values`, the others zero."""
+    """`rows` as FACT_KEYS and FACTS columns: `values`, the others zero; money in MONEY_UNITS."""
     columns = {
-        name: (values[name] if name in values else ibis.literal(0)).cast(kind)
+        name: (values[name] if name in values else ibis.literal(0)).cast(
+            "int64" if name in MONEY_FACTS else kind
+        )
         for name, kind in FACTS.items()
     }
     return rows.select(*FACT_KEYS, **columns)
 
 
-def invoice_facts(inputs: Inputs, periods: ibis.Table) -> ibis.Table:
-    """FACTS summed per account, currency and period (native currency)."""
-    invoices = counted_invoices(inputs)
-
-    paid = invoices.filter((invoices.status == "paid") & invoices.paid_at.notnull())
-    paid = paid.join(periods, paid.paid_at < periods.cutoff)
-    paid_facts = _facts(paid, paid_to_date=paid.amount_paid, paid_invoices=ibis.literal(1))
-
-    unpaid = invoices.filter(invoices.status != "uncollectible")
-    unpaid = unpaid.join(
-        periods,
-        [
-            unpaid.issued_at < periods.cutoff,
-            unpaid.paid_at.isnull() | (unpaid.paid_at >= periods.cutoff),
-        ],
-    )
-    owed = ibis.ifelse(
-        unpaid.paid_at.isnull(), unpaid.amount_due - unpaid.amount_paid, unpaid.amount_due
-    )
-    unpaid = unpaid.mutate(owed=owed).filter(lambda t: t.owed > 0)
-    past_due = unpaid.due_at.notnull() & (unpaid.due_at < unpaid.cutoff)
-    open_facts = _facts(
-        unpaid,
-        receivable=unpaid.owed,
-        open_invoices=ibis.literal(1),
-        overdue=ibis.ifelse(past_due, unpaid.owed, 0.0),
-        overdue_invoices=past_due.cast("int64"),
-        overdue_days=ibis.ifelse(past_due, days_between(unpaid.cutoff, unpaid.due_at), 0.0),
-    )
-
-    due = invoices.filter(invoices.due_at.notnull())
-    due = due.join(
-        periods,
-        [
-            due.due_at < periods.cutoff,
-            due.due_at >= periods.cutoff - ibis.interval(months=LATE_WINDOW_MONTHS),
-        ],
-    )
-    # A 'paid' invoice without a paid_at cannot be dated: it counts as paid on time.
-    unpaid_now = due.paid_at.isnull() & (due.status != "paid")
-    late = unpaid_now | (due.paid_at > due.due_at).coalesce(False)
-    late_facts = _facts(due, due_in_window=ibis.literal(1), late_in_window=late.cast("int64"))
-
-    monthly = periods.filter(periods.grain.isin(DSO_GRAINS))
-    issued = invoices.join(
-        monthly,
-        [invoices.issued_at >= monthly.opened, invoices.issued_at < monthly.cutoff],
-    )
-    issued_facts = _facts(issued, invoiced=issued.amount_due, issued=ibis.literal(1))
-
-    facts = ibis.union(paid_facts, open_facts, late_facts, issued_facts)
-    return facts.group_by(FACT_KEYS).aggregate(**{name: facts[name].sum() for name in FACTS})
-
-
-def _by_scope(facts: ibis.Table, scopes: ibis.Table, dimension: ibis.Value) -> ibis.Table:
+def _by_scope(facts: ibis.Table, cell_scopes: ibis.Table, dimension: ibis.Value) -> ibis.Table:
     """FACTS summed per period, scope and `dimension`."""
-    f = facts.mutate(dimension=dimension).join(scopes, "account")
+    f = facts.mutate(dimension=dimension).join(cell_scopes, "cell")
     return f.group_by([*GROUP_KEYS, "dimension"]).aggregate(
         **{name: f[name].sum().cast(kind) for name, kind in FACTS.items()}
     )
@@ -153,14 +277,15 @@ def invoice_results(inputs: Inputs, grid: Grid) -> ibis.Table:
     overdue one, late payments with one due in the window, DSO with one issued in the period.
     """
     periods = periods_with_cutoff(grid)
+    _, cell_scopes = scope_cells(grid)
     facts = inputs.con.create_table(
-        "billing_invoice_facts", invoice_facts(inputs, periods), overwrite=True
+        "billing_invoice_facts", invoice_facts(inputs, grid, periods), overwrite=True
     )
     rates = period_rates(inputs.exchange_rates, grid.periods, grid.reporting_currency)
     in_reporting = converted(facts, rates, grid.reporting_currency, MONEY_FACTS)
     totals = ibis.union(
-        _by_scope(in_reporting, grid.scopes, ibis.literal("")),
-        _by_scope(facts, grid.scopes, facts.currency),
+        _by_scope(in_reporting, cell_scopes, ibis.literal("")),
+        _by_scope(facts, cell_scopes, facts.currency),
     )
     totals = inputs.con.create_table("billing_invoice_totals", totals, overwrite=True)
     t = totals.join(

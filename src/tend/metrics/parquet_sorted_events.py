@@ -44,6 +44,9 @@ from tend.metrics.parquet_events import (
 
 COLUMNS = ("account_id", "user_id", "name", "type", "timestamp", "load_time_ms", "error_code")
 STRINGS = ("account_id", "user_id", "name", "type")
+DICTIONARIES = (*STRINGS, "error_code")
+"""Read dictionary-encoded: strings become codes; of error codes only presence counts, and
+decoding them as indices skips building a string per event."""
 UNIT_MS = {"s": (1000, 1), "ms": (1, 1), "us": (1, 1000), "ns": (1, 1_000_000)}
 """Per timestamp unit: (multiply, floor-divide) to get epoch milliseconds."""
 MS_PER_MINUTE = 60_000.0
@@ -88,7 +91,7 @@ class SortedEventsReader:
     """Streams the file's row groups and aggregates them; see the module docstring."""
 
     def __init__(self, path: Path) -> None:
-        self.file = pq.ParquetFile(path, read_dictionary=list(STRINGS))
+        self.file = pq.ParquetFile(path, read_dictionary=list(DICTIONARIES))
         self.accounts, self.users, self.names, self.types = Codes(), Codes(), Codes(), Codes()
         code = pa.int32()
         self.usage = Output(
