@@ -1,8 +1,10 @@
 """Health scores benchmark, one command for every figure of the health issue: scoring all accounts
 for one day and backfilling 365 days (measures, scores, snapshots stored, signals), for each demo
 company given, with wall time, CPU time and peak memory; and the predictive quality on a demo
-company (default scorecard AUC, learned logistic AUC, LightGBM AUC and Brier score, on a
-time-based hold-out: the last 180 days of labelled weekly account-days).
+company (default scorecard AUC, the AUC of the scorecard with learned weights and of the
+logistic regression behind it, LightGBM AUC and Brier score against the base rate's, on a
+time-based hold-out: the last 90 days of labelled weekly account-days, `prediction.TEST_DAYS`;
+`--test-days` holds out another period).
 
     # demo companies as Parquet (500 accounts: ~1.5 minutes; 10,000 accounts: much longer):
     .venv/bin/tend demo generate --parquet /tmp/demo-500 --accounts 500
@@ -42,6 +44,9 @@ def main() -> None:
     parser.add_argument("--parquet", type=Path, action="append", default=[], help="A demo company.")
     parser.add_argument("--days", type=int, nargs="+", default=[1, 365], help="Run lengths.")
     parser.add_argument("--quality", type=Path, help="Predictive quality on this demo company.")
+    parser.add_argument(
+        "--test-days", type=int, default=90, help="Days held out by --quality (default 90)."
+    )
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a SQLite file).")
     parser.add_argument("--keep", type=Path, help="Keep the scratch databases in this folder.")
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -77,16 +82,29 @@ def _bench_company(directory: Path, root: Path, args: argparse.Namespace) -> Non
 
 def _bench_quality(directory: Path, root: Path, args: argparse.Namespace) -> None:
     place = _prepare(directory, root, args)
-    result = _child(args, place, "quality", "90")
-    print(f"\npredictive quality on {directory} (churn within 90 days, time-based hold-out)")
+    result = _child(args, place, "quality", str(args.test_days))
+    print(
+        f"\npredictive quality on {directory} (churn within 90 days, time-based hold-out of "
+        f"the last {args.test_days} labelled days)"
+    )
     print(f"  split day                     {result['split_day']}")
+    learned = result["learned_weights"]
     print(f"  default scorecard ROC AUC     {_figure(result['scorecard_auc'])}")
-    print(f"  learned logistic ROC AUC      {_figure(result['learned_auc'])}")
+    print(f"  learned scorecard ROC AUC     {_figure(result['learned_scorecard_auc'])}")
+    print(
+        f"  learned logistic ROC AUC      {_figure(learned['test_auc'])} (C "
+        f"{learned['regularisation_c']}, {learned['train_rows']:,} train rows, "
+        f"{learned['train_churned']:,} churned)"
+    )
     model = result["churn_model"]
     if "error" in model:
         print(f"  LightGBM                      not trained: {model['error']}")
     else:
-        print(f"  LightGBM ROC AUC              {_figure(model['test_auc_calibrated'])}")
+        print(
+            f"  LightGBM ROC AUC              {_figure(model['test_auc'])} "
+            f"({model['trees']} trees by early stopping on {model['validation_rows']:,} "
+            f"validation rows, fitted on {model['train_rows']:,} train rows)"
+        )
         print(
             f"  LightGBM Brier score          {_figure(model['test_brier'])} (base rate "
             f"{_figure(model['base_rate_brier'])}), {model['test_rows']:,} test rows, "
@@ -196,15 +214,16 @@ def _score_step(inputs: Any, end: date, length: int) -> dict[str, Any]:
     }
 
 
-def _quality_step(inputs: Any, horizon: int) -> dict[str, Any]:
+def _quality_step(inputs: Any, test_days: int) -> dict[str, Any]:
     from tend.health.actions import ensure_default_scorecard
     from tend.health.prediction import learning_outcome
 
-    outcome, _ = learning_outcome(ensure_default_scorecard(), inputs, horizon)
+    outcome, _ = learning_outcome(ensure_default_scorecard(), inputs, 90, test_days)
     return {
         "split_day": outcome["split_day"],
         "scorecard_auc": outcome["scorecard_test_auc"],
-        "learned_auc": outcome["learned_weights"]["test_auc"],
+        "learned_scorecard_auc": outcome["learned_scorecard_test_auc"],
+        "learned_weights": outcome["learned_weights"],
         "churn_model": outcome["churn_model"],
     }
 

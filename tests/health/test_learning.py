@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tend.health.churn_model import ChurnModel, train_churn_model
+from tend.health.churn_model import MAX_TREES, ChurnModel, train_churn_model
 from tend.health.learning import labelled_dataset, time_split
 from tend.health.learning_weights import learn_weights, suggested_scorecard
 
@@ -214,7 +214,8 @@ def test_churn_model_is_calibrated_beats_the_base_rate_and_explains_itself(
     ) in report.reliability:  # calibrated: where rows are many, predicted is close to observed
         if bin_.rows >= 300:
             assert bin_.mean_predicted == pytest.approx(bin_.observed_rate, abs=0.06)
-    assert report.fit_rows > 0 and report.calibration_rows > 0
+    assert report.validation_rows > 0 and report.train_rows > report.validation_rows
+    assert 1 <= report.trees <= MAX_TREES
 
     last_day = FIRST_MONDAY + timedelta(weeks=WEEKS - 1)
     today = values.filter(pa.compute.equal(values["day"], pa.scalar(last_day, pa.date32())))
@@ -224,7 +225,8 @@ def test_churn_model_is_calibrated_beats_the_base_rate_and_explains_itself(
     assert ((probabilities >= 0) & (probabilities <= 1)).all()
     drivers = predictions["drivers"].to_pylist()
     assert all(1 <= len(d) <= 3 for d in drivers)
-    assert {d["measure"] for row in drivers for d in row} <= set(MEASURES)
+    assert {d["measure"] for row in drivers for d in row} <= set(model.features)
+    assert set(model.features) == {*MEASURES, *(f"{m}:trend" for m in MEASURES)}
     assert sum(row[0]["measure"] == "active_users_30d" for row in drivers) > ACCOUNTS * 0.6
     first = drivers[0][0]
     users = today.filter(

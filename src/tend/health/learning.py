@@ -8,10 +8,20 @@ Rows are the paying, labelled account-days that have at least one measure row, s
 first day per account per Monday-based week as in the backtest (so a model's test AUC and a
 scorecard's backtest AUC count the same kind of rows).
 
+Or (`scored_dataset`) the same rows taken from a scorecard's snapshots (`scoring.score` output),
+with the normalised measure scores the scorecard weighs as features: the learned weights then
+apply to exactly what the scorecard scores (trend slopes, percentiles, missing-data policies).
+
 The time split at `split_day` with horizon H: train on days D with D + H < split_day, so every
 train label was known at the start of split_day (its horizon ended before it); test on days
-D >= split_day. Nothing after split_day shapes the model: medians, scales, trees and the
-calibration all come from the train rows.
+D >= split_day. Nothing after split_day shapes the model: medians, scales, the regularisation
+and the trees all come from the train rows.
+
+Inside the train rows, `later_slice` sets the latest share apart (by day) to choose the
+regularisation or the number of trees. That inner split keeps no horizon gap:
+a gap would throw away a further 90 days of already scarce churn, and the overlap of label
+windows only makes the inner validation a little optimistic for every candidate alike; the test
+figures keep the full gap.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.metrics import roc_auc_score
 
 from tend.health.labels import labelled_paying, one_day_per_week
@@ -98,6 +109,40 @@ def labelled_dataset(
         accounts=joined["account"].to_numpy(dtype=object),
         days=joined["day"].to_numpy(dtype=object),
     )
+
+
+def scored_dataset(snapshots: pa.Table, labels: pa.Table, prefix: str = "normalised:") -> Dataset:
+    """The sampled paying, labelled, scored account-days of a scorecard's `snapshots`, with one
+    feature per `<prefix><measure>` column named by the measure (NaN: missing, e.g. an
+    `exclude` measure without a value)."""
+    columns = [name for name in snapshots.column_names if name.startswith(prefix)]
+    outcomes = labelled_paying(labels).select(["account", "day", "churned"])
+    scored = snapshots.select(["account", "day", "score", *columns])
+    scored = scored.filter(pc.is_valid(scored["score"]))
+    joined = one_day_per_week(outcomes.join(scored, ["account", "day"], join_type="inner"))
+    frame = joined.to_pandas()
+    features = frame[columns].astype(float).reset_index(drop=True)
+    features.columns = [name.removeprefix(prefix) for name in columns]
+    return Dataset(
+        features=features,
+        churned=frame["churned"].to_numpy(dtype=bool),
+        accounts=frame["account"].to_numpy(dtype=object),
+        days=frame["day"].to_numpy(dtype=object),
+    )
+
+
+def later_slice(part: Dataset, share: float) -> tuple[Dataset, Dataset]:
+    """(earlier, later): `later` holds the days from the one at the (1 - share) quantile of
+    `part`'s rows on, `earlier` the days before it (no horizon gap; see the module's
+    docstring)."""
+    days: list[date] = sorted(part.days)
+    start = days[min(len(days) - 1, int(len(days) * (1 - share)))]
+    later = np.array([d >= start for d in part.days], dtype=bool)
+    return part.subset(~later), part.subset(later)
+
+
+def has_both_classes(part: Dataset) -> bool:
+    return 0 < part.positives() < len(part)
 
 
 def time_split(dataset: Dataset, split_day: date, horizon_days: int) -> tuple[Dataset, Dataset]:
