@@ -470,7 +470,7 @@ def main() -> None:
         ("account 360", [f"/accounts/{external_id}/" for external_id in opened]),
     ]
     for name in ("reports", "report-revenue", "report-voice", "report-support", "report-usage",
-                 "team", "journey", "lists"):  # fmt: skip
+                 "team", "report-journey", "lists"):  # fmt: skip
         with contextlib.suppress(NoReverseMatch):
             pages.append((name.replace("report-", "report: "), [reverse(f"web:{name}")]))
     results = []

@@ -157,6 +157,8 @@ class StageChange(models.Model):
 
     class Meta:
         ordering = ["account", "changed_at"]
+        # Moves into each stage over some periods (the journey map) read from the index alone.
+        indexes = [models.Index(fields=["changed_at", "to_stage"], name="stage_change_entered")]
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.from_stage or '-'} -> {self.to_stage}"

@@ -113,13 +113,16 @@ def at_risk(
 
 def band_mix_by_owner(current: CurrentHealth) -> dict[int | None, list[BandCount]]:
     """Each CSM's accounts per band on the latest scored day (None: accounts no one owns),
-    worst band first; one query."""
+    worst band first; one query. Grouped by band first, so that SQLite reads the day's
+    snapshots from their covering index and looks up each one's account, rather than probing
+    the snapshot index once per account."""
     if current.day is None:
         return {}
     counts = (
         HealthSnapshot.objects.filter(current.snapshots())
         .exclude(band="")
-        .values("account__owner_id", "band")
+        .order_by()
+        .values("band", "account__owner_id")
         .annotate(n=Count("pk"))
     )
     mix: dict[int | None, list[BandCount]] = {}

@@ -96,6 +96,10 @@ class Touchpoint(TimestampedModel):
 
     class Meta:
         ordering = ["-occurred_at"]
+        # Touchpoints per account over the last days (the team page) read from the index alone.
+        indexes = [
+            models.Index(fields=["occurred_at", "account"], name="touchpoint_recent_accounts")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject}"

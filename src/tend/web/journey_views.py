@@ -40,10 +40,30 @@ class BandCount:
     colour: str
     accounts: int
     share: float
+    slug: str = ""
+    width: str = ""
+    """The bar's width in percent of the stage's accounts, as `{% widthratio %}` rounds it."""
 
-    @property
-    def slug(self) -> str:
-        return slugify(self.name) or "no-score"
+
+def _band_count(name: str, colour: str, accounts: int, total: int) -> BandCount:
+    return BandCount(
+        name,
+        colour,
+        accounts,
+        accounts / (total or 1),
+        slugify(name) or "no-score",
+        str(round(accounts / total * 100)) if total else "0",
+    )
+
+
+def _grouped(number: int) -> str:
+    """As `|intcomma` shows a whole number in English: 1,234."""
+    return f"{number:,}"
+
+
+def _money_text(money: Money) -> str:
+    """As `|floatformat:2|intcomma` and `|upper` show an amount: 1,234.50 USD."""
+    return f"{money.amount:,.2f} {money.currency.upper()}"
 
 
 @dataclass
@@ -57,6 +77,19 @@ class StageRow:
     mrr: list[Money] = field(default_factory=list)
     bands: list[BandCount] = field(default_factory=list)
     unscored: int = 0
+
+    @property
+    def accounts_text(self) -> str:
+        return _grouped(self.accounts)
+
+    @property
+    def entered_text(self) -> str:
+        return _grouped(self.entered)
+
+    @property
+    def mrr_texts(self) -> list[str]:
+        """Each currency's MRR formatted once here: cheaper than template filters per cell."""
+        return [_money_text(money) for money in self.mrr]
 
     def counts(self, names: list[str]) -> list[int]:
         """Accounts in each of the named bands, in that order (0 for none)."""
@@ -88,28 +121,32 @@ def journey_rows(
     for stage, count in accounts.values_list("lifecycle_stage").annotate(n=Count("id")):
         if stage in rows:
             rows[stage].accounts = count
+    # Grouped by currency first: SQLite then walks the items and looks up their subscription
+    # and account, rather than every account's subscriptions through the stage index.
     mrr = (
         SubscriptionItem.objects.filter(item_active_at(now))
         .filter(_scope(filters, "subscription__account"))
         .order_by()
-        .values_list("subscription__account__lifecycle_stage", "subscription__currency")
+        .values_list("subscription__currency", "subscription__account__lifecycle_stage")
         .annotate(total=Sum(monthly_amount_expression(), output_field=MONEY))
     )
-    for stage, currency, total in mrr:
+    for currency, stage, total in mrr:
         amount = Decimal(total or 0).quantize(CENT)
         if stage in rows and amount:
             rows[stage].mrr.append(Money(amount, currency))
     mix: dict[str, dict[str, int]] = {}
     current = current_snapshot_condition(days)
     if current is not None:
+        # Grouped by band first: one day's snapshots are read from the covering index, each
+        # looking up its account, rather than every account probing the snapshot index.
         bands = (
             HealthSnapshot.objects.filter(current)
             .filter(_scope(filters, "account"))
             .order_by()
-            .values_list("account__lifecycle_stage", "band")
+            .values_list("band", "account__lifecycle_stage")
             .annotate(n=Count("id"))
         )
-        for stage, band, count in bands:
+        for band, stage, count in bands:
             if band:
                 mix.setdefault(stage, {})[band] = count
     entered = (
@@ -129,11 +166,10 @@ def journey_rows(
         row.mrr.sort(key=lambda m: (-m.amount, m.currency))
         counts = mix.get(stage, {})
         row.unscored = max(row.accounts - sum(counts.values()), 0)
-        total = row.accounts or 1
         order = list(style.colours)
         row.bands = sorted(
             (
-                BandCount(name, style.colours.get(name, "grey"), n, n / total)
+                _band_count(name, style.colours.get(name, "grey"), n, row.accounts)
                 for name, n in counts.items()
             ),
             key=lambda b: -order.index(b.name) if b.name in order else 1,
@@ -165,6 +201,7 @@ def journey_report(request: HttpRequest) -> HttpResponse:
         "stages": rows,
         "table": [(row, row.counts(names)) for row in rows],
         "totals": totals,
+        "totals_text": {key: _grouped(value) for key, value in totals.items()},
         "legend": legend,
     }
     if wants_fragment(request):

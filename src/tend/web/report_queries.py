@@ -99,20 +99,24 @@ def book_counts(now: datetime | None = None) -> dict[int | None, BookCounts]:
     """Accounts, open tickets and touchpoints in the last 30 days per owner id (None for
     unassigned accounts): three grouped queries."""
     now = now or timezone.now()
-    accounts = dict(
+    accounts: dict[int | None, int] = dict(
         Account.objects.order_by()
         .values_list("owner_id")
         .annotate(n=Count("id"))
         .values_list("owner_id", "n")
     )
-    tickets = dict(
+    # Grouped by status first: SQLite then reads the unresolved tickets through the status
+    # index, rather than every account's tickets through the account index.
+    tickets: dict[int | None, int] = {}
+    unresolved = (
         Ticket.objects.filter(status__in=UNRESOLVED)
         .order_by()
-        .values_list("account__owner_id")
+        .values_list("status", "account__owner_id")
         .annotate(n=Count("id"))
-        .values_list("account__owner_id", "n")
     )
-    touchpoints = dict(
+    for _status, owner, count in unresolved:
+        tickets[owner] = tickets.get(owner, 0) + count
+    touchpoints: dict[int | None, int] = dict(
         Touchpoint.objects.filter(occurred_at__gte=now - timedelta(days=30), occurred_at__lte=now)
         .order_by()
         .values_list("account__owner_id")
@@ -126,14 +130,21 @@ def book_counts(now: datetime | None = None) -> dict[int | None, BookCounts]:
     }
 
 
-def book_snapshot_values(kpis: list[str], period: date) -> dict[tuple[str, str], float | None]:
-    """`(kpi, username) -> value` of every CSM book for the month starting `period`, and
-    `(kpi, "")` for the whole portfolio: one query."""
-    rows = (
-        KpiSnapshot.objects.filter(kpi__in=kpis, grain="month", period_start=period, dimension="")
-        .filter(Q(scope_type="csm") | Q(scope_type="portfolio", scope_key="all"))
-        .values_list("kpi", "scope_type", "scope_key", "value")
+def book_snapshot_values(
+    kpis: list[str], period: date, usernames: list[str] | None = None
+) -> dict[tuple[str, str], float | None]:
+    """`(kpi, username) -> value` of every CSM book (only those of `usernames` when given) for
+    the month starting `period`, and `(kpi, "")` for the whole portfolio: one query. Naming
+    the books lets it look each value up by the unique (scope, key, kpi, …) index instead of
+    reading the month's values of every scope, accounts included."""
+    books = KpiSnapshot.objects.filter(
+        kpi__in=kpis, grain="month", period_start=period, dimension=""
     )
+    if usernames is not None:
+        books = books.filter(scope_type__in=("csm", "portfolio"), scope_key__in=[*usernames, "all"])
+    rows = books.filter(
+        Q(scope_type="csm") | Q(scope_type="portfolio", scope_key="all")
+    ).values_list("kpi", "scope_type", "scope_key", "value")
     return {
         (kpi, key if scope_type == "csm" else ""): value for kpi, scope_type, key, value in rows
     }

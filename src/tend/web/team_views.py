@@ -71,10 +71,11 @@ def team(request: HttpRequest) -> HttpResponse:
     counts = book_counts()
     tasks = task_counts_by_assignee(timezone.localdate())
     health = band_mix_by_owner(current_health())
-    snapshot = book_snapshot_values(BOOK_KPIS, month)
+    members = list(team_members())
+    snapshot = book_snapshot_values(BOOK_KPIS, month, [member.username for member in members])
     portfolio_mrr = snapshot.get(("mrr", ""))
     rows = []
-    for member in team_members():
+    for member in members:
         mrr = snapshot.get(("mrr", member.username))
         share = mrr / portfolio_mrr if mrr is not None and portfolio_mrr else None
         rows.append(
