@@ -186,6 +186,11 @@ def _prepare_analytics() -> None:
     with console.status(f"Scoring health for the last {DEMO_SCORE_DAYS} days…"):
         scored = score_days(days)
     console.print(f"Stored {scored.rows:,} health snapshots.")
+    from tend.health.list_actions import refresh_lists
+
+    with console.status("Computing the health lists…"):
+        refreshed = refresh_lists()
+    console.print(f"Stored {len(refreshed.runs)} health lists in {refreshed.seconds:.1f} s.")
     from tend.demo.tasks import create_demo_tasks
 
     console.print(f"Created {create_demo_tasks(today):,} CSM tasks.")

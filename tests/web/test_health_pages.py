@@ -14,6 +14,7 @@ from django.utils import timezone
 from tend.customers.models import Account, StageChange
 from tend.health import preview
 from tend.health.actions import save_scorecard_version
+from tend.health.list_actions import refresh_lists
 from tend.health.models import HealthSnapshot, ScorecardVersion
 from tests.factories import (
     AccountFactory,
@@ -123,6 +124,7 @@ def test_collections_lists_overdue_invoices_with_account_links(signed_in_client:
     InvoiceFactory(
         account=account, status="open", issued_at=issued, paid_at=None, amount_paid=Decimal(0)
     )
+    refresh_lists()
     response = signed_in_client.get(reverse("web:list-collections"))
     assert response.status_code == 200
     [row] = response.context["rows"]
@@ -145,6 +147,7 @@ def test_at_risk_lists_red_accounts_with_their_pain_points(signed_in_client: Cli
         TicketFactory(
             account=sinking, topic="billing", opened_at=timezone.now() - timedelta(days=3)
         )
+    refresh_lists()
     response = signed_in_client.get(reverse("web:list-at-risk"))
     assert response.status_code == 200
     rows = response.context["rows"]
@@ -160,5 +163,6 @@ def test_at_risk_lists_red_accounts_with_their_pain_points(signed_in_client: Cli
              "web:list-patterns"],
 )  # fmt: skip
 def test_every_list_page_answers_on_an_empty_portfolio(signed_in_client: Client, name: str) -> None:
+    refresh_lists()
     response = signed_in_client.get(reverse(name))
     assert response.status_code == 200

@@ -35,6 +35,7 @@ SCHEDULE: list[tuple[Job, Schedule]] = [
     (metrics_jobs.recompute_recent_metrics, crontab(minute="*/10")),
     (metrics_jobs.recompute_all_metrics, crontab(minute="40", hour="2")),
     (health_jobs.score_today, crontab(minute="5")),
+    (health_jobs.refresh_health_lists, crontab(minute="*/5")),
 ]
 """Periodic jobs and when they run (crontab in UTC)."""
 

@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from tend.health.models import (
     ChurnPrediction,
+    HealthListRow,
+    HealthListRun,
     HealthSignal,
     HealthSnapshot,
     Scorecard,
@@ -55,3 +57,18 @@ class ChurnPredictionAdmin(admin.ModelAdmin):
     list_filter = ("day",)
     search_fields = ("account__name", "account__external_id")
     raw_id_fields = ("account",)
+
+
+@admin.register(HealthListRun)
+class HealthListRunAdmin(admin.ModelAdmin):
+    list_display = ("name", "as_of", "computed_at", "row_count", "seconds")
+    list_filter = ("name",)
+    readonly_fields = ("scorecard_versions", "band_colours")
+
+
+@admin.register(HealthListRow)
+class HealthListRowAdmin(admin.ModelAdmin):
+    list_display = ("run", "position", "account")
+    list_filter = ("run__name",)
+    raw_id_fields = ("run", "account")
+    readonly_fields = ("payload",)

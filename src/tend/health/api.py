@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.errors import HttpError
@@ -18,6 +18,8 @@ from tend.health.models import Scorecard
 
 router = Router(tags=["health"], auth=API_AUTH)
 LISTS = ("advocates", "upsell", "at_risk", "collections", "renewals", "patterns")
+MAX_LIST_ROWS = 1_000
+"""The most rows one request of a list returns."""
 
 
 class OverrideIn(Schema):
@@ -141,10 +143,27 @@ def export_scorecard(request: HttpRequest, slug: str) -> dict[str, str]:
 
 
 @router.get("/lists/{name}")
-def health_list(request: HttpRequest, name: str, limit: int = 50) -> list[dict[str, Any]]:
-    """advocates, upsell, at_risk, collections, renewals or patterns."""
-    from tend.health.prediction import health_list as compute_list
+def health_list(
+    request: HttpRequest,
+    response: HttpResponse,
+    name: str,
+    limit: int = 50,
+    offset: int = 0,
+    owner: str = "",
+) -> list[dict[str, Any]]:
+    """advocates, upsell, at_risk, collections, renewals or patterns, as last stored by the
+    worker or `tend lists refresh`: rows `offset` to `offset + limit` in the list's order,
+    optionally of one owner's accounts (a user id, or `none`). Headers `X-List-As-Of` and
+    `X-List-Computed-At` say when it was computed; 404 until it has been."""
+    from tend.health.list_queries import NOT_COMPUTED, latest_run, stored_rows
 
     if name not in LISTS:
         raise HttpError(404, f"No list {name!r}; use one of {', '.join(LISTS)}.")
-    return compute_list(name)[:limit]
+    run = latest_run(name)
+    if run is None:
+        raise HttpError(404, NOT_COMPUTED)
+    response["X-List-As-Of"] = run.as_of.isoformat()
+    response["X-List-Computed-At"] = run.computed_at.isoformat()
+    page = stored_rows(run, max(offset, 0), min(max(limit, 0), MAX_LIST_ROWS), owner)
+    response["X-Total-Count"] = str(page.total)
+    return page.rows

@@ -1,4 +1,4 @@
-"""`tend score`, `tend scorecard import|export|list|backtest|learn` and `tend lists NAME`."""
+"""`tend score`, `tend scorecard import|export|list|backtest|learn`, `tend lists NAME|refresh`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
+notes = Console(stderr=True)
+"""Notes beside the output (when a list was computed), kept off stdout for `--format json`."""
 scorecard_commands = typer.Typer(help="Health scorecards: import, export, list, backtest, learn.")
 LISTS = ("advocates", "upsell", "at_risk", "collections", "renewals", "patterns")
 
@@ -193,18 +195,25 @@ def learn_scorecard(
 
 
 def lists_command(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(LISTS)}.")],
+    name: Annotated[
+        str, typer.Argument(help=f"One of: {', '.join(LISTS)}; or `refresh` to compute them all.")
+    ],
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 25,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Compute the list now instead of reading the stored one."),
+    ] = False,
 ) -> None:
     """Lists the health score drives: advocates, upsell, at risk, collections, renewals,
-    patterns."""
+    patterns, as last stored; `tend lists refresh` computes and stores them all."""
     _setup()
-    from tend.health.prediction import health_list
-
+    if name == "refresh":
+        _refresh_lists()
+        return
     if name not in LISTS:
-        raise typer.BadParameter(f"use one of {', '.join(LISTS)}", param_hint="NAME")
-    rows = health_list(name)[:limit]
+        raise typer.BadParameter(f"use one of {', '.join(LISTS)} or refresh", param_hint="NAME")
+    rows = _fresh_rows(name, limit) if fresh else _stored_rows(name, limit)
     if output == "json":
         print(json.dumps(rows, default=str, indent=1))
         return
@@ -217,3 +226,35 @@ def lists_command(
             )
         )
     console.print(table)
+
+
+def _refresh_lists() -> None:
+    from tend.health.list_actions import refresh_lists
+
+    refresh = refresh_lists()
+    for run in refresh.runs:
+        console.print(f"{run.name}: {run.row_count:,} rows in {run.seconds:.1f} s")
+    console.print(f"Stored {len(refresh.runs)} lists in {refresh.seconds:.1f} s.")
+
+
+def _stored_rows(name: str, limit: int) -> list[dict[str, Any]]:
+    from tend.health.list_queries import NOT_COMPUTED, latest_run, stored_rows
+
+    run = latest_run(name)
+    if run is None:
+        notes.print(f"[red]{NOT_COMPUTED}[/] Or use --fresh.", highlight=False)
+        raise typer.Exit(1)
+    notes.print(
+        f"{name} as of {run.computed_at:%Y-%m-%d %H:%M} UTC: {run.row_count:,} rows",
+        style="dim",
+        highlight=False,
+    )
+    return stored_rows(run, 0, max(limit, 0)).rows
+
+
+def _fresh_rows(name: str, limit: int) -> list[dict[str, Any]]:
+    from django.utils import timezone
+
+    from tend.health.list_compute import list_table, load_list_inputs
+
+    return list_table(name, load_list_inputs(timezone.now())).to_pylist()[: max(limit, 0)]

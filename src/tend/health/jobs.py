@@ -34,3 +34,11 @@ def backfill_scorecard_version(version_id: int) -> None:
         report.rows,
         report.seconds,
     )
+    refresh_health_lists()
+
+
+def refresh_health_lists() -> None:
+    """Compute the lists the score drives and store them for pages, the API and the CLI."""
+    from tend.health.list_actions import refresh_lists
+
+    refresh_lists()

@@ -199,3 +199,56 @@ class HealthSignal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.account_id} {self.day}: {self.from_value} -> {self.to_value}"
+
+
+class HealthListRun(models.Model):
+    """One stored computation of a list the score drives (advocates, upsell, at_risk,
+    collections, renewals, patterns): pages, the API and the CLI read the latest run of each
+    name instead of computing on request. Written whole in one transaction by
+    `list_actions.refresh_lists`; the run before stays until the next one, so a reader that
+    picked it keeps reading complete rows."""
+
+    name = models.CharField(max_length=30)
+    as_of = models.DateTimeField(help_text="The moment the list describes.")
+    computed_at = models.DateTimeField(help_text="When the computation finished.")
+    seconds = models.FloatField(default=0.0, help_text="How long the computation took.")
+    row_count = models.PositiveIntegerField(default=0)
+    scorecard_versions = models.JSONField(
+        default=list, blank=True, help_text="The active scorecard versions' ids when computed."
+    )
+    band_colours = models.JSONField(
+        default=dict, blank=True, help_text="Band name to colour, of the scorecards in use."
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["name", "-computed_at"], name="health_list_run_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.name} as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class HealthListRow(models.Model):
+    """One row of a stored list, in the list's order (`position`, from 0). `payload` holds the
+    row as computed (JSON: instants and days as ISO text); `account` links it for filters by
+    owner or segment (null for the patterns list and for accounts deleted since)."""
+
+    run = models.ForeignKey(
+        HealthListRun, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
+    position = models.PositiveIntegerField()
+    account = models.ForeignKey(
+        "customers.Account",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    payload = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="health_list_row_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} #{self.position}"
