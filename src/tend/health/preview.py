@@ -2,10 +2,15 @@
 would apply to, and its backtest (health.md "Scores that predict": shown next to the scorecard
 before it is saved), side by side with the saved version it would replace.
 
-Nothing is stored. The expensive parts (the app data on DuckDB, churn labels, measure values)
-are kept per process and reused while the data stays the same (`data_stamp`), so a manager
-changing a weight or a band sees the new figures in well under a second; only a new metric or
-a longer trend costs a measure computation.
+Nothing is stored. The preview re-normalises and re-weights the raw measure values stored in
+the health snapshots (`preview_raws`): only a measure no snapshot holds is computed from the app
+data, for the accounts and days it is missing on. The backtest scores a deterministic sample
+of accounts and weekly days (`preview_state`), so the first preview costs about the same on a
+big book as on a small one; what is read is kept per process (`STALE_OK_SECONDS`) and an
+edited weight or band is scored again in well under a second.
+
+`loaded_data` and `values_for` (all app data on DuckDB, measures computed from it) serve the
+health lists.
 """
 
 from __future__ import annotations
@@ -30,8 +35,17 @@ from tend.health import queries
 from tend.health.backtest import BacktestResult, backtest
 from tend.health.labels import DEFAULT_HORIZON_DAYS, churn_labels
 from tend.health.measures import measure_values
-from tend.health.models import Scorecard
+from tend.health.models import HealthSnapshot, Scorecard
 from tend.health.prediction import weekly_days
+from tend.health.preview_raws import Frame, raw_config, raw_key, raw_keys
+from tend.health.preview_state import (
+    BACKTEST_ACCOUNTS,
+    BACKTEST_WEEKS_APART,
+    PreviewState,
+    latest_stored_day,
+    new_state,
+    sampled,
+)
 from tend.health.scorecard import ScorecardConfig, Trend
 from tend.health.scoring import assign_scorecards, score
 from tend.metrics.inputs import SCHEMAS, Inputs, duckdb_inputs
@@ -87,6 +101,34 @@ class ScorecardPreview:
     backtest_days: int
     seconds: float
     data_loaded_at: datetime
+    sample: BacktestSample | None = None
+    sources: RawSources | None = None
+
+
+@dataclass(frozen=True)
+class BacktestSample:
+    """What the backtest scored: `accounts` of the `of_accounts` the edited scorecard applies
+    to, on `days` of the `of_days` weekly labelled days (every `weeks_apart`-th)."""
+
+    accounts: int
+    of_accounts: int
+    days: int
+    of_days: int
+    weeks_apart: int
+
+    @property
+    def is_sample(self) -> bool:
+        return self.accounts < self.of_accounts or self.days < self.of_days
+
+
+@dataclass(frozen=True)
+class RawSources:
+    """Where the raw values scored came from: cells read from stored snapshots and cells
+    computed from the app data, and the measures of the edit no snapshot stores."""
+
+    stored_cells: int
+    computed_cells: int
+    not_stored: list[str]
 
 
 @dataclass
@@ -109,9 +151,11 @@ _cached: PreviewData | None = None
 
 def clear_cache() -> None:
     """Forget the loaded data (tests, or after a bulk import)."""
-    global _cached
+    global _cached, _state
     with _lock:
         _cached = None
+    with _state_lock:
+        _state = None
 
 
 def data_stamp() -> tuple[Any, ...]:
@@ -261,25 +305,59 @@ def red_bands(config: ScorecardConfig) -> list[str]:
     return named or [config.bands.levels[0].name]
 
 
+def _scores(
+    config: ScorecardConfig, frame: Frame, accounts: pa.Table, all_accounts: bool
+) -> pa.Table:
+    """The config's computed scores over the frame's days, from raw values."""
+    keys = raw_keys(config)
+    frame.ensure(accounts, keys, all_accounts)
+    values = frame.table(accounts["account"].to_pylist(), keys)
+    return score(raw_config(config), values, accounts, frame.days)
+
+
 def _evaluate(
-    config: ScorecardConfig,
-    accounts: pa.Table,
-    values: pa.Table,
-    data: PreviewData,
-    day: date,
-    horizon_days: int,
+    config: ScorecardConfig, accounts: pa.Table, state: PreviewState, day: date
 ) -> tuple[ScoreDistribution, BacktestResult | None]:
-    today = score(config, values, accounts, [day])
+    today = _scores(config, state.frame_of(day), accounts, all_accounts=True)
     result = None
-    if data.weekly and accounts.num_rows:
-        history = score(config, values, accounts, data.weekly)
+    if state.history.days and accounts.num_rows:
+        sample = sampled(accounts)
+        history = _scores(config, state.history, sample, all_accounts=False)
         result = backtest(
             history,  # scored without overrides: the computed scores
-            data.labels,
-            horizon_days,
+            state.labels_for(sample["account"].to_pylist()),
+            state.horizon_days,
             red_bands=red_bands(config),
         )
     return distribution(config, today, day), result
+
+
+def _not_stored(config: ScorecardConfig, state: PreviewState, day: date) -> list[str]:
+    """The edit's measures whose raw values no snapshot of the day shown holds."""
+    frame = state.frame_of(day)
+    names = []
+    for _, measure in config.measures:
+        key = raw_key(measure.metric, measure.normalisation)
+        if key not in frame.stored_keys:
+            names.append(measure.name)
+    return names
+
+
+_state_lock = threading.Lock()
+_state: PreviewState | None = None
+
+
+def _preview_state(horizon_days: int) -> PreviewState:
+    global _state
+    stamp = (*data_stamp(), HealthSnapshot.objects.aggregate(last=Max("pk"))["last"])
+    now = time.monotonic()
+    state = _state
+    if state is not None and state.stamp[:2] == stamp[:2] and state.horizon_days == horizon_days:
+        age = now - state.loaded_at
+        if age < STALE_OK_SECONDS or (state.stamp == stamp and age < CACHE_SECONDS):
+            return state
+    _state = new_state(stamp, now, horizon_days)
+    return _state
 
 
 def preview_scorecard(
@@ -288,30 +366,39 @@ def preview_scorecard(
     day: date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> ScorecardPreview:
-    """Score `config` (unsaved) on `day` (default today, UTC) for the accounts it would apply
-    to, and backtest it on weekly past days; the same for `scorecard`'s saved latest version."""
+    """Score `config` (unsaved) on `day` (default: today, UTC, or the latest day with stored
+    snapshots when today has none yet) for the accounts it would apply to, and backtest it on
+    a sample of weekly past days; the same for `scorecard`'s saved latest version."""
     started = time.perf_counter()
-    moment = day or datetime.now(UTC).date()
-    with loaded_data(horizon_days) as data:
-        edited_accounts, saved_accounts = _assigned(config, scorecard, data.accounts)
+    moment = day or latest_stored_day(datetime.now(UTC).date())
+    with _state_lock:
+        state = _preview_state(horizon_days)
+        edited_accounts, saved_accounts = _assigned(config, scorecard, state.accounts)
         saved_version = queries.latest_version(scorecard) if scorecard is not None else None
         saved_config = queries.version_config(saved_version) if saved_version else None
-        configs = [config] + ([saved_config] if saved_config is not None else [])
-        values = values_for(data, configs, moment)
-        edited, edited_backtest = _evaluate(
-            config, edited_accounts, values, data, moment, horizon_days
-        )
+        edited, edited_backtest = _evaluate(config, edited_accounts, state, moment)
         saved = saved_backtest = None
         if saved_config is not None and saved_accounts is not None:
-            saved, saved_backtest = _evaluate(
-                saved_config, saved_accounts, values, data, moment, horizon_days
-            )
+            saved, saved_backtest = _evaluate(saved_config, saved_accounts, state, moment)
+        frames = [state.frame_of(moment), state.history]
         return ScorecardPreview(
             edited=edited,
             saved=saved,
             edited_backtest=edited_backtest,
             saved_backtest=saved_backtest,
-            backtest_days=len(data.weekly),
+            backtest_days=len(state.history.days),
             seconds=time.perf_counter() - started,
-            data_loaded_at=data.loaded_at_utc,
+            data_loaded_at=state.loaded_at_utc,
+            sample=BacktestSample(
+                accounts=min(edited_accounts.num_rows, BACKTEST_ACCOUNTS),
+                of_accounts=edited_accounts.num_rows,
+                days=len(state.history.days),
+                of_days=len(state.weekly),
+                weeks_apart=BACKTEST_WEEKS_APART,
+            ),
+            sources=RawSources(
+                stored_cells=sum(f.stored_cells for f in frames),
+                computed_cells=sum(f.computed_cells for f in frames),
+                not_stored=_not_stored(config, state, moment),
+            ),
         )
