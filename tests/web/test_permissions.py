@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from tend.core.actions import add_note
 from tend.core.models import Role, User
 from tend.health.actions import save_scorecard_version
 from tend.playbooks.actions import create_task
@@ -124,6 +125,29 @@ EXPECTED: dict[str, Expect] = {
         post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 400),
         why="the account is in no CSM's book; an empty form is refused",
     ),
+    "accounts/<str:external_id>/notes/": Expect(
+        "/accounts/{account}/notes/",
+        pages(302),
+        why="the notes section is for htmx; a plain GET goes back to the account page",
+    ),
+    "accounts/<str:external_id>/notes/add/": Expect(
+        "/accounts/{account}/notes/add/",
+        pages(405),
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 400),
+        why="the account is in no CSM's book; an empty note is refused",
+    ),
+    "notes/<int:note_id>/edit/": Expect(
+        "/notes/{note}/edit/",
+        {ANONYMOUS: LOGIN} | dict.fromkeys(ROLES[1:], 403),
+        post={ANONYMOUS: LOGIN} | dict.fromkeys(ROLES[1:], 403),
+        why="only its author edits a note; this one has none",
+    ),
+    "notes/<int:note_id>/delete/": Expect(
+        "/notes/{note}/delete/",
+        pages(405),
+        post={ANONYMOUS: LOGIN, Role.VIEWER: 403, Role.CSM: 403} | dict.fromkeys(ROLES[3:], 302),
+        why="managers and admins may delete anyone's note",
+    ),
     "tasks/<int:task_id>/done/": Expect(
         "/tasks/{task}/done/",
         pages(405),
@@ -226,7 +250,9 @@ EXPECTED: dict[str, Expect] = {
     "api/health/scorecards/<slug>/yaml": Expect(
         "/api/health/scorecards/default-health/yaml", api(404)
     ),
-    "api/health/lists/<name>": Expect("/api/health/lists/collections", api()),
+    "api/health/lists/<name>": Expect(
+        "/api/health/lists/collections", api(404), why="no list computed yet"
+    ),
     # Machine endpoints: each request is authenticated by a signature or a write key.
     "webhooks/stripe": Expect(
         "/webhooks/stripe", everyone(405), post=everyone(503), why="no signing secret in tests"
@@ -313,6 +339,7 @@ def site(db: None) -> Site:
         "write_key": write_key,
         "scorecard": walk_scorecard(),
         "task": create_task(account, "Walk task", created_by=None).pk,
+        "note": add_note(account, None, "Walk note").pk,
     }
     users = {
         role: UserFactory(

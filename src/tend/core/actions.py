@@ -70,12 +70,35 @@ def create_team_member(
         return user
 
 
-def add_note(account: Account, author: User | None, body: str) -> Note:
-    """Keep a note on an account (the person behind the numbers)."""
+def add_note(account: Account, author: User | None, body: str, pinned: bool = False) -> Note:
+    """Keep a note on an account (the person behind the numbers); a pinned one shows first."""
     with transaction.atomic():
-        note = Note.objects.create(account=account, author=author, body=body)
-        audit(author, "note.added", note, {"account": str(account.pk)})
+        note = Note.objects.create(account=account, author=author, body=body, pinned=pinned)
+        audit(author, "note.added", note, {"account": str(account.pk), "pinned": pinned})
         return note
+
+
+def edit_note(note: Note, by: User | None, body: str, pinned: bool) -> Note:
+    """Change a note's text or pin; the audit entry keeps what it said before."""
+    with transaction.atomic():
+        before = {"body": note.body, "pinned": note.pinned}
+        note.body = body
+        note.pinned = pinned
+        note.save(update_fields=["body", "pinned", "updated_at"])
+        audit(by, "note.edited", note, {"account": str(note.account_id), "before": before})
+        return note
+
+
+def delete_note(note: Note, by: User | None) -> None:
+    """Remove a note; the audit entry keeps its text."""
+    with transaction.atomic():
+        audit(
+            by,
+            "note.deleted",
+            note,
+            {"account": str(note.account_id), "author": note.author_id, "body": note.body},
+        )
+        note.delete()
 
 
 def upsert_by_external_id(
