@@ -135,22 +135,56 @@ def mrr_at(at: datetime | None = None) -> Decimal:
 
 
 def mrr_by_currency(at: datetime | None = None) -> list[Money]:
-    """Portfolio MRR at `at` per subscription currency, largest first, in one grouped query.
+    """Portfolio MRR at `at` per subscription currency, largest first.
 
     Amounts stay in their own currency: converting to the reporting currency needs dated rates.
     Currencies whose live items add up to zero (only trials) are left out.
     """
-    rows = (
+    return live_mrr(at).by_currency
+
+
+@dataclass(frozen=True)
+class LiveMrr:
+    """MRR at a moment per subscription currency (largest first) and the accounts paying."""
+
+    by_currency: list[Money]
+    paying_accounts: int
+
+
+def live_mrr(at: datetime | None = None) -> LiveMrr:
+    """MRR per currency and the number of accounts whose MRR is above zero, in one query: the
+    live items are summed per account and currency once, then read twice (a CTE that both
+    SQLite and PostgreSQL materialise when it is used twice)."""
+    per_account = (
         SubscriptionItem.objects.filter(item_active_at(_now(at)))
         .order_by()
-        .values("subscription__currency")
+        .values("subscription__account_id", "subscription__currency")
         .annotate(total=Sum(monthly_amount_expression(), output_field=MONEY))
     )
-    totals = [
-        Money(Decimal(row["total"] or 0).quantize(CENT), row["subscription__currency"])
-        for row in rows
-    ]
-    return sorted((m for m in totals if m.amount), key=lambda m: (-m.amount, m.currency))
+    inner, params = per_account.query.sql_with_params()
+    account, currency, total = (
+        connection.ops.quote_name(name)
+        for name in ("subscription__account_id", "subscription__currency", "total")
+    )
+    sql = (
+        f"WITH per_account AS ({inner}) "
+        f"SELECT {currency}, SUM({total}), NULL FROM per_account GROUP BY {currency} "
+        f"UNION ALL SELECT NULL, NULL, COUNT(DISTINCT {account}) FROM per_account "
+        f"WHERE {total} > 0"
+    )
+    by_currency: list[Money] = []
+    paying = 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row_currency, amount, count in cursor.fetchall():
+            if row_currency is None:
+                paying = int(count or 0)
+                continue
+            money = Money(Decimal(str(amount or 0)).quantize(CENT), row_currency)
+            if money.amount:
+                by_currency.append(money)
+    by_currency.sort(key=lambda m: (-m.amount, m.currency))
+    return LiveMrr(by_currency, paying)
 
 
 def mrr_by_account_and_currency(
@@ -232,13 +266,7 @@ def annotate_mrr(
 
 def paying_account_count(at: datetime | None = None) -> int:
     """Accounts whose MRR at `at` is above zero."""
-    return (
-        SubscriptionItem.objects.filter(item_active_at(_now(at)))
-        .values("subscription__account_id")
-        .annotate(total=Sum(monthly_amount_expression(), output_field=MONEY))
-        .filter(total__gt=0)
-        .count()
-    )
+    return live_mrr(at).paying_accounts
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,12 @@ class HealthSnapshot(models.Model):
             models.Index(
                 fields=["day", "version", "account", "band", "score"],
                 name="health_snapshot_day_scores",
-            )
+            ),
+            # A day's lowest scores without sorting the day (the home page's at-risk panel),
+            # and its band counts from the index alone.
+            models.Index(
+                fields=["day", "version", "score", "band"], name="health_snapshot_day_low"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -85,12 +85,13 @@ def home(request: HttpRequest) -> HttpResponse:
         patch_vary_headers(response, ["HX-Request"])
         return response
     stages = customers.stage_counts()
+    mrr = billing.live_mrr()
     context = {
         **kpis,
         "stages": stages,
         "account_total": sum(s.count for s in stages),
-        "paying_accounts": billing.paying_account_count(),
-        "mrr_by_currency": billing.mrr_by_currency(),
+        "paying_accounts": mrr.paying_accounts,
+        "mrr_by_currency": mrr.by_currency,
         "open_tickets": support.open_ticket_count(),
         "chart_data": {"labels": [s.label for s in stages], "counts": [s.count for s in stages]},
     }
