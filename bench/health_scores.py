@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -35,6 +34,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench_env import tend_env
 
 HERE = Path(__file__).resolve().parent
 
@@ -124,7 +125,7 @@ def _prepare(directory: Path, root: Path, args: argparse.Namespace) -> dict[str,
     data_dir.mkdir(parents=True, exist_ok=True)
     place = {"data_dir": str(data_dir), "parquet": str(directory), "duckdb": ""}
     place["duckdb"] = str(data_dir / "inputs.duckdb")
-    env = _env(data_dir, args.database_url)
+    env = tend_env(data_dir, args.database_url)
     subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--no-input", "-v", "0"], env=env, check=True
     )
@@ -134,21 +135,9 @@ def _prepare(directory: Path, root: Path, args: argparse.Namespace) -> dict[str,
 def _child(args: argparse.Namespace, place: dict[str, Any], step: str, value: str) -> Any:
     command = [sys.executable, str(Path(__file__).resolve()), "--step", f"{step}:{value}"]
     command += ["--parquet", place["parquet"], "--duckdb", place["duckdb"]]
-    env = _env(Path(place["data_dir"]), args.database_url)
+    env = tend_env(Path(place["data_dir"]), args.database_url)
     output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     return {**place, **json.loads(output.strip().splitlines()[-1])}
-
-
-def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_") and k != "DATABASE_URL"}
-    env.update(
-        TEND_ENV="development",
-        TEND_DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="tend.config.django_settings",
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
 
 
 # The steps, each in its own process.

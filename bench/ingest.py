@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import orjson
+from bench_env import tend_env
 
 USERS = 2_000
 ACCOUNTS = 200
@@ -66,7 +67,7 @@ def main() -> None:
         parser.error("keep --seconds within 300 and --senders within 64")
 
     with tempfile.TemporaryDirectory(prefix="tend-bench-ingest-") as data_dir:
-        env = _env(Path(data_dir), args.database_url)
+        env = tend_env(Path(data_dir), args.database_url)
         if args.loader_process:
             env["TEND_INGEST_LOADER"] = "worker"
         subprocess.run(
@@ -238,18 +239,6 @@ def _finish_rollup_loop(roller: subprocess.Popen[str] | None) -> list[str]:
         return []
     output, _ = roller.communicate(timeout=300)
     return output.strip().splitlines()
-
-
-def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_") and k != "DATABASE_URL"}
-    env.update(
-        TEND_ENV="development",
-        TEND_DATA_DIR=str(data_dir),
-        DJANGO_SETTINGS_MODULE="tend.config.django_settings",
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
 
 
 def _track(sender: int, number: int, at: str) -> dict[str, object]:
