@@ -127,6 +127,11 @@ def upsert_by_external_id(
                 updated.append(current)
         model._default_manager.bulk_create(created, batch_size=BULK_BATCH)
         if updated:
+            if any(field.name == "updated_at" for field in model._meta.concrete_fields):
+                now = timezone.now()  # bulk_update skips auto_now: keep "last changed" true
+                for changed in updated:
+                    changed.updated_at = now  # type: ignore[attr-defined]
+                changed_fields.add("updated_at")
             model._default_manager.bulk_update(
                 updated, sorted(changed_fields), batch_size=BULK_BATCH
             )
