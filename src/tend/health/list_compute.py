@@ -21,7 +21,7 @@ from tend.health.measures import default_measure_names, measure_values
 from tend.health.models import ScorecardVersion
 from tend.health.prediction import churn_probabilities, stored_snapshots, weekly_days
 from tend.health.scorecard import ScorecardConfig
-from tend.metrics.inputs import SCHEMAS, Inputs, duckdb_inputs
+from tend.metrics.inputs import Inputs
 from tend.surveys.queries import comments_since
 
 LIST_NAMES = ("advocates", "upsell", "at_risk", "collections", "renewals", "patterns")
@@ -76,24 +76,10 @@ class ListInputs:
 
 
 def list_app_inputs() -> Inputs:
-    """The app data the lists read, on DuckDB. Product performance (page-load times from raw
-    events, the slowest read) is left empty: no list or health measure reads it."""
-    from tend.metrics import load
+    """The app data the lists read, on DuckDB: the same tables the health scores read."""
+    from tend.health.preview import health_inputs
 
-    tables = {
-        "accounts": load.read_accounts(),
-        "contacts": load.read_contacts(),
-        "subscriptions": load.read_subscriptions(),
-        "subscription_items": load.read_subscription_items(),
-        "invoices": load.read_invoices(),
-        "tickets": load.read_tickets(),
-        "touchpoints": load.read_touchpoints(),
-        "survey_responses": load.read_survey_responses(),
-        "usage_daily": load.read_usage_daily(),
-        "performance_daily": SCHEMAS["performance_daily"].empty_table(),
-        "exchange_rates": load.read_exchange_rates(),
-    }
-    return duckdb_inputs(tables)
+    return health_inputs()
 
 
 def load_list_inputs(as_of: datetime) -> ListInputs:
