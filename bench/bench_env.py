@@ -5,6 +5,8 @@ settings."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -18,3 +20,28 @@ def tend_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
+
+
+def setup_django_in(data_dir: Path) -> None:
+    """Django set up in this process on `data_dir`, with the test environment (for the Client)."""
+    os.environ["TEND_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.config.django_settings")
+    import django
+
+    django.setup()
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+
+
+def ensure_demo(data_dir: Path, accounts: int) -> None:
+    """A demo company of `accounts` in `data_dir`, set up once by `tend demo --no-serve`."""
+    if (data_dir / "tend.sqlite3").exists():
+        return
+    tend = Path(sys.executable).with_name("tend")
+    env = os.environ | {"TEND_DATA_DIR": str(data_dir)}
+    subprocess.run(
+        [str(tend), "demo", "--no-serve", "--accounts", str(accounts), "--months", "24"],
+        check=True,
+        env=env,
+    )

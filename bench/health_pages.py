@@ -26,7 +26,6 @@ instead of a demo company.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
@@ -35,28 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["TEND_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.config.django_settings")
-    import django
-
-    django.setup()
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-
-
-def ensure_demo(data_dir: Path, accounts: int) -> None:
-    if (data_dir / "tend.sqlite3").exists():
-        return
-    tend = Path(sys.executable).with_name("tend")
-    env = os.environ | {"TEND_DATA_DIR": str(data_dir)}
-    subprocess.run(
-        [str(tend), "demo", "--no-serve", "--accounts", str(accounts), "--months", "24"],
-        check=True,
-        env=env,
-    )
+from bench_env import ensure_demo, setup_django_in
 
 
 def timed(
@@ -96,7 +74,7 @@ def main() -> None:
         build_10k(args.data_dir)
     else:
         ensure_demo(args.data_dir, args.accounts)
-    setup_django(args.data_dir)
+    setup_django_in(args.data_dir)
     if args.lists_only:
         time_lists(args.requests)
         return

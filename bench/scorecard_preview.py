@@ -18,36 +18,12 @@ server's wall time, its CPU time (all threads of the process) and the queries of
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-
-def setup_django(data_dir: Path) -> None:
-    os.environ["TEND_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tend.config.django_settings")
-    import django
-
-    django.setup()
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-
-
-def ensure_demo(data_dir: Path, accounts: int) -> None:
-    if (data_dir / "tend.sqlite3").exists():
-        return
-    tend = Path(sys.executable).with_name("tend")
-    env = os.environ | {"TEND_DATA_DIR": str(data_dir)}
-    subprocess.run(
-        [str(tend), "demo", "--no-serve", "--accounts", str(accounts), "--months", "24"],
-        check=True,
-        env=env,
-    )
+from bench_env import ensure_demo, setup_django_in
 
 
 def timed(client: Any, path: str, data: dict[str, Any]) -> tuple[float, float, int, str]:
@@ -103,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_demo(args.data_dir, args.accounts)
-    setup_django(args.data_dir)
+    setup_django_in(args.data_dir)
 
     from django.test import Client
     from django.urls import reverse
